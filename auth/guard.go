@@ -135,7 +135,7 @@ func (g *Guard) Authenticate(ctx context.Context, token string) (*Principal, err
 	claims := jwt.MapClaims{}
 	parsed, err := g.parser.ParseWithClaims(token, claims, g.keyfunc(ctx))
 	if err != nil {
-		return nil, g.classify(parsed, err)
+		return nil, g.classify(parsed, claims, err)
 	}
 	p, err := buildPrincipal(claims, g.cfg.JWT.Claim)
 	if err != nil {
@@ -204,7 +204,7 @@ func (g *Guard) keyfunc(ctx context.Context) jwt.Keyfunc {
 }
 
 // classify maps a jwt/v5 parse error to a rejection with a bounded reason.
-func (g *Guard) classify(t *jwt.Token, err error) error {
+func (g *Guard) classify(t *jwt.Token, claims jwt.MapClaims, err error) error {
 	reason := ReasonMalformed
 	switch {
 	case errors.Is(err, errUnknownKey):
@@ -231,7 +231,16 @@ func (g *Guard) classify(t *jwt.Token, err error) error {
 		reason = ReasonIssuer
 	case errors.Is(err, jwt.ErrTokenInvalidAudience):
 		reason = ReasonAudience
-	case errors.Is(err, jwt.ErrTokenInvalidClaims), errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		// jwt/v5 reports an absent iss or aud as a missing claim; label
+		// it like a wrong one.
+		reason = ReasonClaims
+		if _, ok := claims["iss"]; !ok && g.cfg.JWT.Issuer != "" {
+			reason = ReasonIssuer
+		} else if _, ok := claims["aud"]; !ok && g.cfg.JWT.Audience != "" {
+			reason = ReasonAudience
+		}
+	case errors.Is(err, jwt.ErrTokenInvalidClaims):
 		reason = ReasonClaims
 	}
 	return reject(reason, err)
