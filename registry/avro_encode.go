@@ -1,0 +1,618 @@
+package registry
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// pathSeg is one step of the location of a value being encoded. Paths are
+// linked lists of stack-allocated segments and are rendered to strings only
+// when an error is reported.
+type pathSeg struct {
+	parent *pathSeg
+	key    string
+	idx    int
+	isIdx  bool
+}
+
+// render returns the JSONPath-like form: $, $.a.b, $.tags[1], $["odd key"].
+func (p *pathSeg) render() string {
+	var segs []*pathSeg
+	for s := p; s != nil; s = s.parent {
+		segs = append(segs, s)
+	}
+	var b strings.Builder
+	b.WriteByte('$')
+	for i := len(segs) - 1; i >= 0; i-- {
+		s := segs[i]
+		switch {
+		case s.isIdx:
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(s.idx))
+			b.WriteByte(']')
+		case isIdent(s.key):
+			b.WriteByte('.')
+			b.WriteString(s.key)
+		default:
+			b.WriteString("[")
+			b.WriteString(strconv.Quote(s.key))
+			b.WriteString("]")
+		}
+	}
+	return b.String()
+}
+
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '_' || c == '-' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9') {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// aencoder turns a parsed JSON tree into Avro binary, recording every
+// violation. It is not safe for concurrent use; it is pooled.
+type aencoder struct {
+	buf   []byte
+	errs  []FieldError
+	nerr  int   // violations seen, including those of discarded union trials
+	trial int   // >0 while trying a union branch: violations are only counted
+	slots []int // scratch: JSON member index per record field
+}
+
+func (e *aencoder) reset() {
+	e.buf, e.errs, e.nerr, e.trial, e.slots = e.buf[:0], e.errs[:0], 0, 0, e.slots[:0]
+}
+
+func (e *aencoder) fail(p *pathSeg, format string, args ...any) {
+	e.nerr++
+	if e.trial > 0 || len(e.errs) >= maxDetails {
+		return
+	}
+	e.errs = append(e.errs, FieldError{Path: p.render(), Reason: fmt.Sprintf(format, args...)})
+}
+
+func appendLong(b []byte, v int64) []byte {
+	u := uint64(v<<1) ^ uint64(v>>63)
+	for u >= 0x80 {
+		b = append(b, byte(u)|0x80)
+		u >>= 7
+	}
+	return append(b, byte(u))
+}
+
+func appendAvroString(b []byte, s string) []byte {
+	b = appendLong(b, int64(len(s)))
+	return append(b, s...)
+}
+
+func (e *aencoder) encode(n *anode, v *jnode, p *pathSeg, depth int) {
+	if depth > maxDepth {
+		e.fail(p, "value nested deeper than %d levels", maxDepth)
+		return
+	}
+	switch n.kind {
+	case aNull:
+		if v.kind != jNull {
+			e.fail(p, "expected null, got %s", v.kind)
+		}
+	case aBoolean:
+		if v.kind != jBool {
+			e.fail(p, "expected boolean, got %s", v.kind)
+			return
+		}
+		if v.b {
+			e.buf = append(e.buf, 1)
+		} else {
+			e.buf = append(e.buf, 0)
+		}
+	case aInt, aLong:
+		e.integer(n, v, p)
+	case aFloat, aDouble:
+		e.float(n, v, p)
+	case aString:
+		if v.kind != jString {
+			e.fail(p, "expected string, got %s", v.kind)
+			return
+		}
+		if n.logical == lUUID && !isUUID(v.s) {
+			e.fail(p, "expected a UUID string like 123e4567-e89b-12d3-a456-426614174000, got %q", clip(v.s))
+			return
+		}
+		e.buf = appendAvroString(e.buf, v.s)
+	case aBytes:
+		if n.logical == lDecimal {
+			e.decimal(n, v, p)
+			return
+		}
+		b, ok := e.base64(v, p)
+		if !ok {
+			return
+		}
+		e.buf = appendLong(e.buf, int64(len(b)))
+		e.buf = append(e.buf, b...)
+	case aFixed:
+		if n.logical == lDecimal {
+			e.decimal(n, v, p)
+			return
+		}
+		b, ok := e.base64(v, p)
+		if !ok {
+			return
+		}
+		if len(b) != n.size {
+			e.fail(p, "expected %d bytes for fixed %s, got %d", n.size, n.name, len(b))
+			return
+		}
+		e.buf = append(e.buf, b...)
+	case aEnum:
+		if v.kind != jString {
+			e.fail(p, "expected string (enum %s), got %s", n.name, v.kind)
+			return
+		}
+		i, ok := n.symbolIndex[v.s]
+		if !ok {
+			e.fail(p, "%q is not a symbol of enum %s %v", clip(v.s), n.name, n.symbols)
+			return
+		}
+		e.buf = appendLong(e.buf, int64(i))
+	case aRecord:
+		e.record(n, v, p, depth)
+	case aArray:
+		if v.kind != jArray {
+			e.fail(p, "expected array, got %s", v.kind)
+			return
+		}
+		if len(v.kids) > 0 {
+			e.buf = appendLong(e.buf, int64(len(v.kids)))
+			for i := range v.kids {
+				child := pathSeg{parent: p, idx: i, isIdx: true}
+				e.encode(n.items, &v.kids[i], &child, depth+1)
+			}
+		}
+		e.buf = append(e.buf, 0)
+	case aMap:
+		if v.kind != jObject {
+			e.fail(p, "expected object (map), got %s", v.kind)
+			return
+		}
+		if len(v.kids) > 0 {
+			e.buf = appendLong(e.buf, int64(len(v.kids)))
+			for i := range v.kids {
+				e.buf = appendAvroString(e.buf, v.keys[i])
+				child := pathSeg{parent: p, key: v.keys[i]}
+				e.encode(n.items, &v.kids[i], &child, depth+1)
+			}
+		}
+		e.buf = append(e.buf, 0)
+	case aUnion:
+		e.union(n, v, p, depth)
+	}
+}
+
+func (e *aencoder) record(n *anode, v *jnode, p *pathSeg, depth int) {
+	if v.kind != jObject {
+		e.fail(p, "expected object (record %s), got %s", n.name, v.kind)
+		return
+	}
+	m := len(n.fields)
+	base := len(e.slots)
+	for range m {
+		e.slots = append(e.slots, -1)
+	}
+	for j, key := range v.keys {
+		fi := -1
+		if j < m && n.fields[j].name == key {
+			fi = j
+		} else if i, ok := n.fieldIndex[key]; ok {
+			fi = i
+		}
+		if fi < 0 {
+			child := pathSeg{parent: p, key: key}
+			e.fail(&child, "unknown field (record %s has no such field)", n.name)
+			continue
+		}
+		if e.slots[base+fi] >= 0 {
+			child := pathSeg{parent: p, key: key}
+			e.fail(&child, "duplicate field")
+			continue
+		}
+		e.slots[base+fi] = j
+	}
+	for i := range n.fields {
+		f := &n.fields[i]
+		j := e.slots[base+i]
+		if j < 0 {
+			switch {
+			case f.hasDefault:
+				e.buf = append(e.buf, f.defBytes...)
+			case f.nullable:
+				e.buf = appendLong(e.buf, int64(f.node.nullIdx))
+			default:
+				child := pathSeg{parent: p, key: f.name}
+				e.fail(&child, "required field missing")
+			}
+			continue
+		}
+		child := pathSeg{parent: p, key: f.name}
+		e.encode(f.node, &v.kids[j], &child, depth+1)
+	}
+	e.slots = e.slots[:base]
+}
+
+// accepts reports whether a JSON value of kind k could possibly be encoded as
+// branch b; it only prunes union candidates, the trial encoding decides.
+func accepts(k jkind, b *anode) bool {
+	switch k {
+	case jNull:
+		return b.kind == aNull
+	case jBool:
+		return b.kind == aBoolean
+	case jNumber:
+		switch b.kind {
+		case aInt, aLong, aFloat, aDouble:
+			return true
+		case aBytes, aFixed:
+			return b.logical == lDecimal
+		}
+	case jString:
+		switch b.kind {
+		case aString, aEnum, aBytes, aFixed, aFloat, aDouble:
+			return true
+		case aInt, aLong:
+			return b.logical != lNone
+		}
+	case jArray:
+		return b.kind == aArray
+	case jObject:
+		return b.kind == aRecord || b.kind == aMap
+	}
+	return false
+}
+
+// union encodes v into the first acceptable branch. Order: for JSON numbers
+// the int and long branches come first, then the others, each group in schema
+// order; for other values schema order. When no branch takes the plain value
+// and v is an object with a single member naming a branch ({"string":"x"}),
+// that wrapped form is used.
+func (e *aencoder) union(n *anode, v *jnode, p *pathSeg, depth int) {
+	if v.kind == jNull && n.nullIdx >= 0 {
+		e.buf = appendLong(e.buf, int64(n.nullIdx))
+		return
+	}
+	start, nerr := len(e.buf), e.nerr
+	candidates, last := 0, -1
+	try := func(i int) bool {
+		b := n.branches[i]
+		if !accepts(v.kind, b) {
+			return false
+		}
+		candidates++
+		last = i
+		e.buf = appendLong(e.buf, int64(i))
+		e.trial++
+		e.encode(b, v, p, depth+1)
+		e.trial--
+		if e.nerr == nerr {
+			return true
+		}
+		e.buf, e.nerr = e.buf[:start], nerr
+		return false
+	}
+	if v.kind == jNumber {
+		for i, b := range n.branches {
+			if (b.kind == aInt || b.kind == aLong) && try(i) {
+				return
+			}
+		}
+		for i, b := range n.branches {
+			if b.kind != aInt && b.kind != aLong && try(i) {
+				return
+			}
+		}
+	} else {
+		for i := range n.branches {
+			if try(i) {
+				return
+			}
+		}
+	}
+	if v.kind == jObject && len(v.keys) == 1 {
+		for i, b := range n.branches {
+			if v.keys[0] == b.name || (b.short != "" && v.keys[0] == b.short) {
+				e.buf = appendLong(e.buf, int64(i))
+				child := pathSeg{parent: p, key: v.keys[0]}
+				e.encode(b, &v.kids[0], &child, depth+1)
+				return
+			}
+		}
+	}
+	if candidates == 1 {
+		// Exactly one branch had the right shape: report its detailed errors.
+		e.encode(n.branches[last], v, p, depth+1)
+		return
+	}
+	e.fail(p, "%s value matches no branch of %s", v.kind, n.typeName())
+}
+
+func (e *aencoder) integer(n *anode, v *jnode, p *pathSeg) {
+	bits := 64
+	if n.kind == aInt {
+		bits = 32
+	}
+	var x int64
+	switch v.kind {
+	case jNumber:
+		var reason string
+		x, reason = parseInteger(v.s, bits)
+		if reason != "" {
+			e.fail(p, "%s", reason)
+			return
+		}
+	case jString:
+		var ok bool
+		x, ok = parseTemporal(n.logical, v.s)
+		if !ok {
+			e.fail(p, "expected %s, got string %q", describe(n), clip(v.s))
+			return
+		}
+	default:
+		e.fail(p, "expected %s, got %s", describe(n), v.kind)
+		return
+	}
+	e.buf = appendLong(e.buf, x)
+}
+
+// describe names the JSON shape a node expects, for error messages.
+func describe(n *anode) string {
+	switch n.logical {
+	case lDate:
+		return "integer days since 1970-01-01 or a \"YYYY-MM-DD\" string"
+	case lTimeMillis, lTimeMicros:
+		return "integer time of day or an \"HH:MM:SS[.fff]\" string"
+	case lTimestampMillis, lTimestampMicros, lLocalTimestampMillis, lLocalTimestampMicros:
+		return "integer timestamp or an RFC 3339 string"
+	}
+	if n.kind == aInt {
+		return "integer (int)"
+	}
+	return "integer (long)"
+}
+
+// parseInteger parses a JSON number literal as an integer of the given bit
+// size. Integral values written with a fraction or exponent (12.0, 1e3) are
+// accepted. It returns a reason when the literal does not fit.
+func parseInteger(s string, bits int) (int64, string) {
+	x, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(s, 64)
+		switch {
+		case ferr != nil && !isRangeErr(ferr), f != math.Trunc(f):
+			return 0, fmt.Sprintf("expected integer, got %s", clip(s))
+		case f < -(1<<63) || f >= 1<<63 || isRangeErr(ferr):
+			return 0, fmt.Sprintf("%s is out of range for long", clip(s))
+		}
+		x = int64(f)
+	}
+	if bits == 32 && (x < math.MinInt32 || x > math.MaxInt32) {
+		return 0, fmt.Sprintf("%s is out of range for int", clip(s))
+	}
+	return x, ""
+}
+
+func isRangeErr(err error) bool {
+	ne, ok := err.(*strconv.NumError)
+	return ok && ne.Err == strconv.ErrRange
+}
+
+// parseTemporal parses the string forms accepted for temporal logical types.
+func parseTemporal(l alogical, s string) (int64, bool) {
+	switch l {
+	case lDate:
+		t, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			return 0, false
+		}
+		return t.Unix() / 86400, true
+	case lTimeMillis, lTimeMicros:
+		t, err := time.Parse("15:04:05.999999999", s)
+		if err != nil {
+			return 0, false
+		}
+		d := time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute +
+			time.Duration(t.Second())*time.Second + time.Duration(t.Nanosecond())
+		if l == lTimeMillis {
+			return d.Milliseconds(), true
+		}
+		return d.Microseconds(), true
+	case lTimestampMillis, lTimestampMicros, lLocalTimestampMillis, lLocalTimestampMicros:
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil && (l == lLocalTimestampMillis || l == lLocalTimestampMicros) {
+			t, err = time.Parse("2006-01-02T15:04:05.999999999", s)
+		}
+		if err != nil {
+			return 0, false
+		}
+		if l == lTimestampMillis || l == lLocalTimestampMillis {
+			return t.UnixMilli(), true
+		}
+		return t.UnixMicro(), true
+	}
+	return 0, false
+}
+
+func (e *aencoder) float(n *anode, v *jnode, p *pathSeg) {
+	var f float64
+	switch v.kind {
+	case jNumber:
+		var err error
+		if n.kind == aFloat {
+			f, err = strconv.ParseFloat(v.s, 32)
+		} else {
+			f, err = strconv.ParseFloat(v.s, 64)
+		}
+		if err != nil {
+			e.fail(p, "%s is out of range for %s", clip(v.s), n.name)
+			return
+		}
+	case jString:
+		switch v.s {
+		case "NaN":
+			f = math.NaN()
+		case "Infinity":
+			f = math.Inf(1)
+		case "-Infinity":
+			f = math.Inf(-1)
+		default:
+			e.fail(p, "expected number, got string")
+			return
+		}
+	default:
+		e.fail(p, "expected number, got %s", v.kind)
+		return
+	}
+	if n.kind == aFloat {
+		e.buf = binary.LittleEndian.AppendUint32(e.buf, math.Float32bits(float32(f)))
+	} else {
+		e.buf = binary.LittleEndian.AppendUint64(e.buf, math.Float64bits(f))
+	}
+}
+
+func (e *aencoder) base64(v *jnode, p *pathSeg) ([]byte, bool) {
+	if v.kind != jString {
+		e.fail(p, "expected base64 string, got %s", v.kind)
+		return nil, false
+	}
+	b, err := decodeBase64(v.s)
+	if err != nil {
+		e.fail(p, "expected base64 string: %v", err)
+		return nil, false
+	}
+	return b, true
+}
+
+// decodeBase64 accepts standard base64 (RFC 4648 §4) with or without padding.
+func decodeBase64(s string) ([]byte, error) {
+	if len(s)%4 == 0 {
+		return base64.StdEncoding.DecodeString(s)
+	}
+	return base64.RawStdEncoding.DecodeString(s)
+}
+
+func (e *aencoder) decimal(n *anode, v *jnode, p *pathSeg) {
+	if v.kind != jString && v.kind != jNumber {
+		e.fail(p, "expected decimal string like \"12.34\", got %s", v.kind)
+		return
+	}
+	unscaled, reason := parseDecimal(v.s, n.precision, n.scale)
+	if reason != "" {
+		e.fail(p, "%s", reason)
+		return
+	}
+	b := twosComplement(unscaled)
+	if n.kind == aBytes {
+		e.buf = appendLong(e.buf, int64(len(b)))
+		e.buf = append(e.buf, b...)
+		return
+	}
+	if len(b) > n.size {
+		e.fail(p, "decimal %s does not fit in fixed(%d)", clip(v.s), n.size)
+		return
+	}
+	pad := byte(0)
+	if unscaled.Sign() < 0 {
+		pad = 0xff
+	}
+	for range n.size - len(b) {
+		e.buf = append(e.buf, pad)
+	}
+	e.buf = append(e.buf, b...)
+}
+
+var bigTen = big.NewInt(10)
+
+// parseDecimal turns "12.34" (or 1.2e1) into the unscaled integer for scale,
+// rejecting values with more fractional digits than scale (no rounding) or
+// more digits than precision.
+func parseDecimal(s string, precision, scale int) (*big.Int, string) {
+	if len(s) > 400 {
+		return nil, "decimal literal too long"
+	}
+	r, ok := new(big.Rat).SetString(s)
+	if !ok || strings.ContainsAny(s, "/xXpP_") {
+		return nil, fmt.Sprintf("expected decimal string like \"12.34\", got %q", clip(s))
+	}
+	r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(bigTen, big.NewInt(int64(scale)), nil)))
+	if !r.IsInt() {
+		return nil, fmt.Sprintf("%s has more than %d fractional digits", clip(s), scale)
+	}
+	i := new(big.Int).Set(r.Num())
+	if digits := len(new(big.Int).Abs(i).String()); precision > 0 && digits > precision && i.Sign() != 0 {
+		return nil, fmt.Sprintf("%s has %d digits, more than precision %d", clip(s), digits, precision)
+	}
+	return i, ""
+}
+
+// twosComplement returns the minimal big-endian two's-complement form of i,
+// as Java's BigInteger.toByteArray (and so Confluent's serializers) write it.
+func twosComplement(i *big.Int) []byte {
+	switch i.Sign() {
+	case 0:
+		return []byte{0}
+	case 1:
+		b := i.Bytes()
+		if b[0]&0x80 != 0 {
+			b = append([]byte{0}, b...)
+		}
+		return b
+	}
+	t := new(big.Int).Neg(i)
+	t.Sub(t, big.NewInt(1)) // -i-1 >= 0
+	k := t.BitLen()/8 + 1
+	v := new(big.Int).Lsh(big.NewInt(1), uint(8*k))
+	v.Add(v, i)
+	b := v.Bytes()
+	out := make([]byte, k)
+	copy(out[k-len(b):], b)
+	return out
+}
+
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+			continue
+		}
+		if !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) {
+			return false
+		}
+	}
+	return true
+}
+
+// clip shortens user-supplied text quoted in error messages.
+func clip(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…"
+}
