@@ -86,24 +86,28 @@ func referenceMatch(pattern, value, topic string) (match, ok bool) {
 			segs = append(segs, seg{lit: value})
 		}
 	}
-	var rec func(i int, s string) bool
-	rec = func(i int, s string) bool {
-		if i == len(segs) {
-			return s == ""
-		}
-		if !segs[i].isStar {
-			rest, found := strings.CutPrefix(s, segs[i].lit)
-			return found && rec(i+1, rest)
-		}
-		for j := 0; j <= len(s); j++ {
-			if rec(i+1, s[j:]) {
-				return true
+	// Dynamic programming over (segment, topic offset): quadratic, so
+	// the fuzzer never stalls on a pathological pattern.
+	// reach[j] reports whether the segments so far can consume topic[:j].
+	reach := make([]bool, len(topic)+1)
+	reach[0] = true
+	for _, sg := range segs {
+		next := make([]bool, len(topic)+1)
+		for j, ok := range reach {
+			if !ok {
+				continue
+			}
+			if sg.isStar {
+				for k := j; k <= len(topic); k++ {
+					next[k] = true
+				}
+				break
+			}
+			if strings.HasPrefix(topic[j:], sg.lit) {
+				next[j+len(sg.lit)] = true
 			}
 		}
-		return false
+		reach = next
 	}
-	if len(segs) > 12 || len(topic) > 64 {
-		return false, false // keep the exponential reference cheap
-	}
-	return rec(0, topic), true
+	return reach[len(topic)], true
 }
