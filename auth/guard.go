@@ -113,8 +113,10 @@ func (g *Guard) AuthTimeout() time.Duration { return g.cfg.AuthTimeout }
 // in mode "none").
 func (g *Guard) Algorithms() []string { return slices.Clone(g.algs) }
 
-// Close stops the JWKS background refresher. It is safe to call more
-// than once; the Guard must not be used afterwards.
+// Close cancels the context of the JWKS background refresher (owned by
+// keyfunc/jwkset), which then exits at its next wake-up; Close does not
+// wait for it. It is safe to call more than once; the Guard must not be
+// used afterwards.
 func (g *Guard) Close() { g.cancel() }
 
 // Authenticate verifies token and returns its principal. In mode "none" it

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -162,5 +164,40 @@ func TestJWKSUnreachableAtStart(t *testing.T) {
 	_, err := authenticate(t, g, sign(t, jwt.SigningMethodES256, testEC256Key(), "k", validClaims()))
 	if Reason(err) != ReasonUnknownKey {
 		t.Fatalf("reason %q (%v), want unknown_key", Reason(err), err)
+	}
+}
+
+func TestAuthenticateConcurrent(t *testing.T) {
+	k1 := mustEC(elliptic.P256())
+	srv := newJWKSServer(t, map[string]any{"k1": &k1.PublicKey})
+	g := newGuard(t, Config{Mode: ModeJWT, JWT: JWTConfig{
+		JWKSURL:        srv.URL,
+		Secret:         testSecret,
+		PublicKeyFiles: []string{writePEM(t, testEdKey().Public())},
+	}})
+	tokens := []string{
+		sign(t, jwt.SigningMethodES256, k1, "k1", validClaims()),
+		sign(t, jwt.SigningMethodHS512, []byte(testSecret), "", validClaims()),
+		sign(t, jwt.SigningMethodEdDSA, testEdKey(), "", validClaims()),
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*len(tokens))
+	for range 8 {
+		for _, tok := range tokens {
+			wg.Go(func() {
+				p, err := g.Authenticate(t.Context(), tok)
+				if err == nil && !p.CanSubscribe("orders.x") {
+					err = errors.New("orders.x denied")
+				}
+				errs <- err
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -5,7 +5,7 @@ import "time"
 // Principal is an authenticated client and what it may do. It is built
 // once per token by [Guard.Authenticate] (or [AllowAll]) with every
 // pattern compiled; it is immutable and safe for concurrent use, and its
-// permission checks do not allocate.
+// permission checks do not allocate. A nil *Principal grants nothing.
 type Principal struct {
 	subject   string
 	expiresAt time.Time
@@ -34,19 +34,32 @@ func AllowAll() *Principal {
 
 // Subject returns the token's sub claim ("" if absent, and for
 // [AllowAll]).
-func (p *Principal) Subject() string { return p.subject }
+func (p *Principal) Subject() string {
+	if p == nil {
+		return ""
+	}
+	return p.subject
+}
 
 // ExpiresAt returns the token's exp, or the zero time if it has none (and
 // for [AllowAll]).
-func (p *Principal) ExpiresAt() time.Time { return p.expiresAt }
+func (p *Principal) ExpiresAt() time.Time {
+	if p == nil {
+		return time.Time{}
+	}
+	return p.expiresAt
+}
 
 // IsAllowAll reports whether p is unrestricted ([AllowAll]).
-func (p *Principal) IsAllowAll() bool { return p.all }
+func (p *Principal) IsAllowAll() bool { return p != nil && p.all }
 
 // CanSubscribe reports whether p may subscribe to topic: some subscribe
 // grant matches it and no key rule closes it (see [Principal.KeyRestriction]
 // for the records it may then see).
 func (p *Principal) CanSubscribe(topic string) bool {
+	if p == nil {
+		return false
+	}
 	if p.all {
 		return true
 	}
@@ -59,7 +72,7 @@ func (p *Principal) CanSubscribe(topic string) bool {
 
 // CanPublish reports whether p may publish to topic.
 func (p *Principal) CanPublish(topic string) bool {
-	return p.all || matchAny(p.publish, topic)
+	return p != nil && (p.all || matchAny(p.publish, topic))
 }
 
 // KeyRestriction returns the record key a subscription to topic is limited
@@ -68,6 +81,9 @@ func (p *Principal) CanPublish(topic string) bool {
 // topic [Principal.CanSubscribe] allows; for a topic a key rule closes it
 // returns ("", true).
 func (p *Principal) KeyRestriction(topic string) (key string, restricted bool) {
+	if p == nil {
+		return "", true
+	}
 	if p.all {
 		return "", false
 	}
@@ -99,6 +115,9 @@ func (p *Principal) keyCheck(topic string) (key string, restricted, ok bool) {
 // token (numbers formatted plainly, e.g. 42 or 1.5). Other claim types,
 // and every claim of [AllowAll], report false.
 func (p *Principal) Claim(name string) (string, bool) {
+	if p == nil {
+		return "", false
+	}
 	v, ok := p.claims[name]
 	return v, ok
 }
@@ -106,7 +125,7 @@ func (p *Principal) Claim(name string) (string, bool) {
 // GrantsNothing reports whether p can neither subscribe to nor publish to
 // any topic. The bridge may refuse such a client outright.
 func (p *Principal) GrantsNothing() bool {
-	return !p.all && len(p.subscribe) == 0 && len(p.publish) == 0
+	return p == nil || (!p.all && len(p.subscribe) == 0 && len(p.publish) == 0)
 }
 
 // matchAny reports whether any pattern matches topic.

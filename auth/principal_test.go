@@ -212,3 +212,16 @@ func TestPrincipalClaims(t *testing.T) {
 		t.Errorf("ExpandTemplate with a number claim = %q, %v", tpl, ok)
 	}
 }
+
+func TestNilPrincipalGrantsNothing(t *testing.T) {
+	var p *Principal
+	if p.CanSubscribe("a") || p.CanPublish("a") || !p.GrantsNothing() || p.IsAllowAll() || p.Subject() != "" || !p.ExpiresAt().IsZero() {
+		t.Fatal("nil principal grants something")
+	}
+	if _, restricted := p.KeyRestriction("a"); !restricted {
+		t.Fatal("nil principal is not key-restricted")
+	}
+	if _, ok := p.Claim("sub"); ok {
+		t.Fatal("nil principal has claims")
+	}
+}
