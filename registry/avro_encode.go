@@ -344,7 +344,28 @@ func (e *aencoder) union(n *anode, v *jnode, p *pathSeg, depth int) {
 		e.encode(n.branches[last], v, p, depth+1)
 		return
 	}
+	if candidates == 0 {
+		e.fail(p, "expected %s, got %s", branchList(n), v.kind)
+		return
+	}
 	e.fail(p, "%s value matches no branch of %s", v.kind, n.typeName())
+}
+
+// branchList names a union's branches for messages: "null or string",
+// "null, long, double or string".
+func branchList(n *anode) string {
+	var b strings.Builder
+	for i, br := range n.branches {
+		switch {
+		case i == 0:
+		case i == len(n.branches)-1:
+			b.WriteString(" or ")
+		default:
+			b.WriteString(", ")
+		}
+		b.WriteString(br.typeName())
+	}
+	return b.String()
 }
 
 func (e *aencoder) integer(n *anode, v *jnode, p *pathSeg) {
