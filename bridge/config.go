@@ -1,0 +1,196 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sluicehq/sluice/topics"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Defaults for Config's zero values.
+const (
+	DefaultReadLimit            = 1 << 20
+	DefaultSendQueueLength      = 1024
+	DefaultWriteTimeout         = 10 * time.Second
+	DefaultPongWait             = 60 * time.Second
+	DefaultMaxSubscriptions     = 100
+	DefaultMaxInflightPublishes = 256
+	DefaultMaxRecordBytes       = 1 << 20
+	DefaultAutoCreatePartitions = 3
+	DefaultKafkaTimeout         = 10 * time.Second
+	DefaultHistoryBatchBytes    = 1 << 20
+	DefaultCloseGrace           = time.Second
+)
+
+// Config sets up a Server. The zero value of every field means its default.
+type Config struct {
+	// Kafka is how the bridge reaches Kafka.
+	Kafka KafkaConfig `yaml:"kafka"`
+	// Routes map URL paths to topics. Default: none; only /v1/ws serves.
+	Routes []topics.RouteConfig `yaml:"routes"`
+	// ReadLimit is the largest frame a client may send, in bytes; a larger
+	// one closes the socket with 1009. Default: 1 MiB.
+	ReadLimit int64 `yaml:"max_frame_bytes"`
+	// SendQueueLength is how many frames may wait for one socket; when it
+	// overflows the socket is closed as a slow consumer. Default: 1024.
+	SendQueueLength int `yaml:"send_queue_length"`
+	// WriteTimeout bounds one write to a socket. Default: 10s.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// PongWait is how long a socket may stay silent before it is dropped;
+	// the server pings every PongWait*9/10. Default: 60s.
+	PongWait time.Duration `yaml:"pong_wait"`
+	// MaxSubscriptions is how many topics one socket may subscribe to.
+	// Default: 100.
+	MaxSubscriptions int `yaml:"max_subscriptions"`
+	// MaxInflightPublishes is how many publishes of one socket may wait
+	// for Kafka's ack; past it the server stops reading that socket until
+	// acks arrive. Default: 256.
+	MaxInflightPublishes int `yaml:"max_inflight_publishes"`
+	// AllowedOrigins lists the Origin header values a browser upgrade may
+	// carry ("*" allows any). Requests without Origin (non-browser clients)
+	// are always allowed. Default: same origin as the Host header only.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// AuthTimeout is how long a socket that brought no token to the
+	// upgrade has to send {"op":"auth"}. Default: 10s.
+	AuthTimeout time.Duration `yaml:"-"`
+	// ExpiryWarning is how long before its token expires a socket gets
+	// {"op":"auth_expiring"}. Default: 30s.
+	ExpiryWarning time.Duration `yaml:"-"`
+	// CloseGrace is how long the server waits for a client's close reply
+	// after sending a close frame. Default: 1s.
+	CloseGrace time.Duration `yaml:"close_grace"`
+}
+
+// KafkaConfig is the Kafka side of the bridge.
+type KafkaConfig struct {
+	// Brokers are the seed brokers, host:port. Required.
+	Brokers []string `yaml:"brokers"`
+	// ClientID names the bridge's client to Kafka. Default: "sluice".
+	ClientID string `yaml:"client_id"`
+	// AutoCreateTopics creates a topic on its first subscribe or publish.
+	// Default: false (true in the embedded development broker).
+	AutoCreateTopics bool `yaml:"auto_create_topics"`
+	// AutoCreatePartitions is the partition count of auto-created topics.
+	// Default: 3.
+	AutoCreatePartitions int32 `yaml:"auto_create_partitions"`
+	// MaxRecordBytes is the largest record (key, value and headers) a
+	// client may publish; a larger one is answered too_large. Default: 1 MiB.
+	MaxRecordBytes int `yaml:"max_record_bytes"`
+	// Linger is how long the producer waits to fill a batch. Default: 0
+	// (franz-go batches whatever is queued while a request is in flight).
+	Linger time.Duration `yaml:"linger"`
+	// Compression is the producer's batch compression: "none", "gzip",
+	// "snappy", "lz4" or "zstd". Default: "none".
+	Compression string `yaml:"compression"`
+	// Timeout bounds the bridge's own Kafka requests (metadata, offsets,
+	// topic creation). Default: 10s.
+	Timeout time.Duration `yaml:"timeout"`
+	// HistoryBatchBytes bounds one fetch of a history reader. Default: 1 MiB.
+	HistoryBatchBytes int32 `yaml:"history_batch_bytes"`
+	// Opts are extra franz-go options (TLS, SASL, logging) that the binary
+	// builds from its configuration. They apply to every client the bridge
+	// makes.
+	Opts []kgo.Opt `yaml:"-"`
+}
+
+func (c *Config) setDefaults() {
+	if c.ReadLimit == 0 {
+		c.ReadLimit = DefaultReadLimit
+	}
+	if c.SendQueueLength == 0 {
+		c.SendQueueLength = DefaultSendQueueLength
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.PongWait == 0 {
+		c.PongWait = DefaultPongWait
+	}
+	if c.MaxSubscriptions == 0 {
+		c.MaxSubscriptions = DefaultMaxSubscriptions
+	}
+	if c.MaxInflightPublishes == 0 {
+		c.MaxInflightPublishes = DefaultMaxInflightPublishes
+	}
+	if c.AuthTimeout == 0 {
+		c.AuthTimeout = 10 * time.Second
+	}
+	if c.ExpiryWarning == 0 {
+		c.ExpiryWarning = 30 * time.Second
+	}
+	if c.CloseGrace == 0 {
+		c.CloseGrace = DefaultCloseGrace
+	}
+	k := &c.Kafka
+	if k.ClientID == "" {
+		k.ClientID = "sluice"
+	}
+	if k.AutoCreatePartitions == 0 {
+		k.AutoCreatePartitions = DefaultAutoCreatePartitions
+	}
+	if k.MaxRecordBytes == 0 {
+		k.MaxRecordBytes = DefaultMaxRecordBytes
+	}
+	if k.Timeout == 0 {
+		k.Timeout = DefaultKafkaTimeout
+	}
+	if k.HistoryBatchBytes == 0 {
+		k.HistoryBatchBytes = DefaultHistoryBatchBytes
+	}
+	if k.Compression == "" {
+		k.Compression = "none"
+	}
+}
+
+// validate reports every problem of a defaulted config at once.
+func (c *Config) validate() error {
+	var errs []error
+	if len(c.Kafka.Brokers) == 0 {
+		errs = append(errs, errors.New("kafka.brokers: at least one broker is required"))
+	}
+	for name, v := range map[string]int64{
+		"max_frame_bytes":              c.ReadLimit,
+		"send_queue_length":            int64(c.SendQueueLength),
+		"max_subscriptions":            int64(c.MaxSubscriptions),
+		"max_inflight_publishes":       int64(c.MaxInflightPublishes),
+		"kafka.auto_create_partitions": int64(c.Kafka.AutoCreatePartitions),
+		"kafka.max_record_bytes":       int64(c.Kafka.MaxRecordBytes),
+		"kafka.history_batch_bytes":    int64(c.Kafka.HistoryBatchBytes),
+		"write_timeout (nanoseconds)":  int64(c.WriteTimeout),
+		"pong_wait (nanoseconds)":      int64(c.PongWait),
+		"kafka.timeout (nanoseconds)":  int64(c.Kafka.Timeout),
+		"close_grace (nanoseconds)":    int64(c.CloseGrace),
+	} {
+		if v < 0 {
+			errs = append(errs, fmt.Errorf("%s: %d must not be negative", name, v))
+		}
+	}
+	if c.Kafka.Linger < 0 {
+		errs = append(errs, fmt.Errorf("kafka.linger: %s must not be negative", c.Kafka.Linger))
+	}
+	if _, err := compressionCodec(c.Kafka.Compression); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := topics.NewRouter(c.Routes); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func compressionCodec(name string) (kgo.CompressionCodec, error) {
+	switch name {
+	case "", "none":
+		return kgo.NoCompression(), nil
+	case "gzip":
+		return kgo.GzipCompression(), nil
+	case "snappy":
+		return kgo.SnappyCompression(), nil
+	case "lz4":
+		return kgo.Lz4Compression(), nil
+	case "zstd":
+		return kgo.ZstdCompression(), nil
+	}
+	return kgo.CompressionCodec{}, fmt.Errorf("kafka.compression %q: want none, gzip, snappy, lz4 or zstd", name)
+}

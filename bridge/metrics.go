@@ -1,0 +1,89 @@
+package bridge
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the bridge's Prometheus collectors, namespace "sluice".
+// Labels come only from server-chosen bounded sets (routes, codes, reasons).
+type metrics struct {
+	connections    *prometheus.GaugeVec
+	subscriptions  prometheus.Gauge
+	historyReaders prometheus.Gauge
+	messagesOut    prometheus.Counter
+	bytesOut       prometheus.Counter
+	publishes      prometheus.Counter
+	publishLatency prometheus.Histogram
+	errors         *prometheus.CounterVec
+	closes         *prometheus.CounterVec
+	decodeFailures prometheus.Counter
+	schemaFailures prometheus.Counter
+	authFailures   *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "sluice", Name: "connections",
+			Help: "Open WebSocket connections, by route (\"v1\" for the JSON protocol endpoint).",
+		}, []string{"route"}),
+		subscriptions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "sluice", Name: "subscriptions", Help: "Active topic subscriptions across all sockets.",
+		}),
+		historyReaders: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "sluice", Name: "history_readers", Help: "Subscriptions currently catching up from Kafka history.",
+		}),
+		messagesOut: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "sluice", Name: "messages_out_total", Help: "Message frames queued to sockets.",
+		}),
+		bytesOut: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "sluice", Name: "message_bytes_out_total", Help: "Bytes of message frames queued to sockets.",
+		}),
+		publishes: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "sluice", Name: "publishes_total", Help: "Publishes acknowledged by Kafka.",
+		}),
+		publishLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "sluice", Name: "publish_ack_seconds",
+			Help:    "Time from a publish frame read to Kafka's acknowledgement.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sluice", Name: "errors_total", Help: "Error frames sent, by code.",
+		}, []string{"code"}),
+		closes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sluice", Name: "disconnects_total", Help: "Closed sockets, by reason.",
+		}, []string{"reason"}),
+		decodeFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "sluice", Name: "decode_failures_total", Help: "Schema-framed records delivered as value_b64 because they could not be decoded.",
+		}),
+		schemaFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "sluice", Name: "schema_violations_total", Help: "Publishes refused because the record did not match its schema.",
+		}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sluice", Name: "auth_failures_total", Help: "Refused tokens and denied operations, by reason.",
+		}, []string{"reason"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{
+		m.connections, m.subscriptions, m.historyReaders, m.messagesOut, m.bytesOut, m.publishes,
+		m.publishLatency, m.errors, m.closes, m.decodeFailures, m.schemaFailures, m.authFailures,
+	} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range Codes() {
+		m.errors.WithLabelValues(c.String())
+	}
+	for r := closeReason(0); r < closeReasonCount; r++ {
+		m.closes.WithLabelValues(r.String())
+	}
+	return m, nil
+}
+
+func (m *metrics) delivered(n int) {
+	m.messagesOut.Inc()
+	m.bytesOut.Add(float64(n))
+}

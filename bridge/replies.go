@@ -1,0 +1,66 @@
+package bridge
+
+import (
+	"encoding/json"
+	"strconv"
+)
+
+// Replies are rare next to messages, so they are rendered with
+// encoding/json; messages take the hand-written path in frames.go.
+
+type subscribedReply struct {
+	Op      string           `json:"op"`
+	ID      string           `json:"id,omitempty"`
+	Topic   string           `json:"topic"`
+	Offsets map[string]int64 `json:"offsets"`
+}
+
+type topicReply struct {
+	Op    string `json:"op"`
+	ID    string `json:"id,omitempty"`
+	Topic string `json:"topic"`
+}
+
+type publishedReply struct {
+	Op        string `json:"op"`
+	ID        string `json:"id,omitempty"`
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
+}
+
+type errorReply struct {
+	Op      string `json:"op"`
+	ID      string `json:"id,omitempty"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Topic   string `json:"topic,omitempty"`
+	Details any    `json:"details,omitempty"`
+}
+
+type idReply struct {
+	Op string `json:"op"`
+	ID string `json:"id,omitempty"`
+}
+
+// replyFrame renders a reply value into a text frame.
+func replyFrame(v any) []byte {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		// Every reply type above marshals; this is a programming error.
+		payload = []byte(`{"op":"error","code":"internal","message":"reply could not be rendered"}`)
+	}
+	return textFrame(payload)
+}
+
+func subscribedFrame(id, topic string, offsets map[int32]int64) []byte {
+	m := make(map[string]int64, len(offsets))
+	for p, o := range offsets {
+		m[strconv.Itoa(int(p))] = o
+	}
+	return replyFrame(subscribedReply{Op: "subscribed", ID: id, Topic: topic, Offsets: m})
+}
+
+func errorFrame(id string, e *opError) []byte {
+	return replyFrame(errorReply{Op: "error", ID: id, Code: e.code.String(), Message: e.msg, Topic: e.topic, Details: e.details})
+}

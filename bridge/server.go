@@ -1,0 +1,401 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sluicehq/sluice/topics"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// ProtocolPath is where the JSON protocol is served.
+const ProtocolPath = "/v1/ws"
+
+// Deps are the collaborators a Server uses. Every field is optional.
+type Deps struct {
+	// Logger receives the bridge's logs. Default: discard.
+	Logger *slog.Logger
+	// Registerer receives the bridge's metrics. Default: none registered.
+	Registerer prometheus.Registerer
+	// Schemas validates and encodes records. Default: pass-through.
+	Schemas Schemas
+	// Auth verifies tokens. Default: every connection may do everything.
+	Auth Authenticator
+}
+
+// Server is the WebSocket side of Sluice: an http.Handler that upgrades
+// connections on /v1/ws and on configured routes, and bridges them to Kafka.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	schemas Schemas
+	auth    Authenticator
+	metrics *metrics
+	router  *topics.Router
+
+	upgrader websocket.Upgrader
+	client   *kgo.Client
+	admin    *kadm.Client
+	hub      *hub
+
+	knownTopics sync.Map // topic → struct{}, topics seen to exist
+
+	ctx    context.Context // ends at Shutdown
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // every goroutine the server starts
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	closed   bool
+}
+
+// New validates cfg, connects the shared Kafka client and starts the tail.
+// It does not wait for Kafka to answer; see Ready.
+func New(cfg Config, deps Deps) (*Server, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("bridge config: %w", err)
+	}
+	router, err := topics.NewRouter(cfg.Routes)
+	if err != nil {
+		return nil, err
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m, err := newMetrics(deps.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("registering bridge metrics: %w", err)
+	}
+	s := &Server{
+		cfg:      cfg,
+		log:      log.With("component", "bridge"),
+		schemas:  deps.Schemas,
+		auth:     deps.Auth,
+		metrics:  m,
+		router:   router,
+		hub:      newHub(),
+		sessions: make(map[*session]struct{}),
+	}
+	s.upgrader = websocket.Upgrader{
+		ReadBufferSize:  1024,
+		WriteBufferSize: 256,
+		WriteBufferPool: &sync.Pool{},
+		CheckOrigin:     s.checkOrigin,
+		Error:           s.upgradeError,
+	}
+	opts, err := s.sharedClientOpts()
+	if err != nil {
+		return nil, err
+	}
+	s.client, err = kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("creating kafka client: %w", err)
+	}
+	s.admin = kadm.NewClient(s.client)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.goTracked(func() { s.runTail(s.ctx) })
+	return s, nil
+}
+
+// Client returns the shared Kafka client, for readiness checks and metrics
+// hooks. The Server owns it: do not close it.
+func (s *Server) Client() *kgo.Client { return s.client }
+
+// Ready reports whether Kafka answers a metadata request within ctx.
+func (s *Server) Ready(ctx context.Context) error {
+	if _, err := s.admin.BrokerMetadata(ctx); err != nil {
+		return fmt.Errorf("kafka: %w", err)
+	}
+	return nil
+}
+
+// goTracked runs fn on a goroutine that Shutdown waits for.
+func (s *Server) goTracked(fn func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		fn()
+	}()
+}
+
+// IsUpgrade reports whether r asks for a WebSocket upgrade.
+func IsUpgrade(r *http.Request) bool { return websocket.IsWebSocketUpgrade(r) }
+
+// ServeHTTP upgrades r on /v1/ws or a configured route, and answers any
+// other path with 404.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var (
+		route      *topics.Route
+		routeTopic string
+		vars       map[string]string
+	)
+	if r.URL.Path != ProtocolPath {
+		var ok bool
+		route, vars, ok = s.router.Match(r.URL.Path)
+		if !ok {
+			httpError(w, http.StatusNotFound, "not_found", "no WebSocket endpoint at "+r.URL.Path+"; use "+ProtocolPath+" or a configured route")
+			return
+		}
+	}
+	if !websocket.IsWebSocketUpgrade(r) {
+		httpError(w, http.StatusUpgradeRequired, "bad_request", "this endpoint speaks WebSocket only")
+		return
+	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		w.Header().Set("Retry-After", "1")
+		httpError(w, http.StatusServiceUnavailable, "unavailable", "server is shutting down")
+		return
+	}
+
+	principal, status, err := s.authenticateUpgrade(r, route != nil)
+	if err != nil {
+		httpError(w, status, "unauthorized", err.Error())
+		return
+	}
+	if route != nil {
+		routeTopic, err = route.Topic(vars, principal.Claim)
+		if err != nil {
+			httpError(w, http.StatusNotFound, "not_found", err.Error())
+			return
+		}
+		if route.Subscribes() && !principal.CanSubscribe(routeTopic) || route.Publishes() && !principal.CanPublish(routeTopic) {
+			s.metrics.authFailures.WithLabelValues("forbidden").Inc()
+			httpError(w, http.StatusForbidden, "forbidden", "token does not grant this route's topic "+routeTopic)
+			return
+		}
+	}
+
+	conn, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader answered the request already
+	}
+	sess := s.newSession(conn, r, principal, route, routeTopic)
+	if !s.track(sess) {
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(CloseGoingAway, "shutting down"), time.Now().Add(time.Second))
+		_ = conn.Close()
+		return
+	}
+	s.run(sess)
+}
+
+// authenticateUpgrade verifies a token brought on the upgrade request, in
+// the Authorization header or the access_token query parameter. Without
+// one, a protocol connection may still authenticate with its first frame;
+// a route connection may not.
+func (s *Server) authenticateUpgrade(r *http.Request, isRoute bool) (Principal, int, error) {
+	if s.auth == nil {
+		return allowAll{}, 0, nil
+	}
+	token := bearerToken(r)
+	if token == "" {
+		if isRoute {
+			s.metrics.authFailures.WithLabelValues("missing").Inc()
+			return nil, http.StatusUnauthorized, errors.New("a token is required: Authorization: Bearer <jwt> or ?access_token=<jwt>")
+		}
+		return nil, 0, nil // first-frame auth
+	}
+	p, err := s.auth.Authenticate(r.Context(), token)
+	if err != nil {
+		s.metrics.authFailures.WithLabelValues(s.auth.FailureReason(err)).Inc()
+		return nil, http.StatusUnauthorized, err
+	}
+	return p, 0, nil
+}
+
+func bearerToken(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+			return strings.TrimSpace(t)
+		}
+	}
+	return r.URL.Query().Get("access_token")
+}
+
+func (s *Server) newSession(conn *websocket.Conn, r *http.Request, p Principal, route *topics.Route, routeTopic string) *session {
+	ctx, cancel := context.WithCancel(s.ctx)
+	label := "v1"
+	if route != nil {
+		label = route.Config().Path
+	}
+	sess := &session{
+		srv:        s,
+		conn:       conn,
+		nc:         conn.NetConn(),
+		ctx:        ctx,
+		cancel:     cancel,
+		opened:     time.Now(),
+		route:      route,
+		routeTopic: routeTopic,
+		routeLabel: label,
+		queueMax:   s.cfg.SendQueueLength,
+		wake:       make(chan struct{}, 1),
+		room:       make(chan struct{}, 1),
+		closing:    make(chan struct{}),
+		writerDone: make(chan struct{}),
+		subs:       make(map[string]*subscription),
+		inflight:   make(chan struct{}, s.cfg.MaxInflightPublishes),
+	}
+	sess.log = s.log.With("remote", r.RemoteAddr, "path", label)
+	if p != nil {
+		sess.principal.Store(&principalBox{p})
+	}
+	return sess
+}
+
+// track registers a session, unless the server is shutting down.
+func (s *Server) track(sess *session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.sessions[sess] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+// run drives one session to its end on the handler goroutine.
+func (s *Server) run(sess *session) {
+	defer s.wg.Done()
+	s.metrics.connections.WithLabelValues(sess.routeLabel).Inc()
+	go sess.writeLoop()
+
+	var authTimer *time.Timer
+	if p := sess.currentPrincipal(); p == nil {
+		authTimer = sess.authDeadline(s.cfg.AuthTimeout)
+	} else {
+		sess.armExpiry(p.ExpiresAt())
+	}
+	if sess.route != nil && sess.route.Subscribes() {
+		from := json.RawMessage(`"` + sess.route.Config().From + `"`)
+		sess.subscribe(&inbound{Op: "subscribe", Topic: sess.routeTopic, From: from})
+	}
+
+	reason := sess.readLoop()
+	if authTimer != nil {
+		authTimer.Stop()
+	}
+	sess.stopExpiry()
+	// An ending read loop closes the session; for a lost connection there
+	// is nobody to send a close frame to.
+	sess.close(0, "", reason, false)
+	select {
+	case <-sess.writerDone:
+	case <-time.After(s.cfg.WriteTimeout + s.cfg.CloseGrace):
+	}
+	sess.cancel()
+	sess.leaveAll()
+	_ = sess.nc.Close()
+
+	s.mu.Lock()
+	delete(s.sessions, sess)
+	s.mu.Unlock()
+	s.metrics.connections.WithLabelValues(sess.routeLabel).Dec()
+	s.metrics.closes.WithLabelValues(sess.closeReason.String()).Inc()
+	sess.log.Info("connection closed",
+		slog.Duration("duration", time.Since(sess.opened)),
+		slog.Int64("bytes_in", sess.bytesIn.Load()),
+		slog.Int64("bytes_out", sess.bytesOut.Load()),
+		slog.String("reason", sess.closeReason.String()),
+		slog.Int("close_code", sess.closeCode))
+}
+
+// Shutdown stops accepting sockets, closes every open socket with 1001,
+// waits for them to end, flushes the producer and closes the Kafka client.
+// ctx bounds the wait.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	for sess := range s.sessions {
+		sess.close(CloseGoingAway, "server shutting down", reasonShutdown, true)
+	}
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	var errs []error
+	flushCtx, cancelFlush := context.WithCancel(ctx)
+	defer cancelFlush()
+	if err := s.client.Flush(flushCtx); err != nil {
+		errs = append(errs, fmt.Errorf("flushing producer: %w", err))
+	}
+	// Sessions end within CloseGrace of their close frame; the tail and
+	// history readers end with the server context.
+	sessionsDone := make(chan struct{})
+	go func() {
+		for {
+			s.mu.Lock()
+			n := len(s.sessions)
+			s.mu.Unlock()
+			if n == 0 {
+				close(sessionsDone)
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	select {
+	case <-sessionsDone:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("waiting for sockets to close: %w", ctx.Err()))
+	}
+	s.cancel()
+	s.client.Close()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("waiting for goroutines: %w", ctx.Err()))
+	}
+	return errors.Join(errs...)
+}
+
+// checkOrigin allows requests without Origin (non-browser clients), the
+// configured origins, and otherwise only the same origin as Host.
+func (s *Server) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	for _, o := range s.cfg.AllowedOrigins {
+		if o == "*" || strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
+}
+
+func (s *Server) upgradeError(w http.ResponseWriter, _ *http.Request, status int, reason error) {
+	httpError(w, status, "bad_request", reason.Error())
+}
+
+// httpError answers a refused upgrade with a JSON body in the shape of the
+// protocol's error frame.
+func httpError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"op": "error", "code": code, "message": msg})
+}

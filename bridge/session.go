@@ -1,0 +1,293 @@
+package bridge
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/sluicehq/sluice/topics"
+)
+
+// closeReason records why a session ended, for logs and metrics.
+type closeReason uint8
+
+const (
+	reasonClientClosed closeReason = iota
+	reasonConnLost
+	reasonShutdown
+	reasonSlowConsumer
+	reasonTooLarge
+	reasonUnauthorized
+	reasonPolicy
+	reasonWriteError
+	reasonIdle
+	closeReasonCount
+)
+
+var closeReasonNames = [closeReasonCount]string{
+	reasonClientClosed: "client_closed",
+	reasonConnLost:     "connection_lost",
+	reasonShutdown:     "shutdown",
+	reasonSlowConsumer: "slow_consumer",
+	reasonTooLarge:     "too_large",
+	reasonUnauthorized: "unauthorized",
+	reasonPolicy:       "policy",
+	reasonWriteError:   "write_error",
+	reasonIdle:         "idle_timeout",
+}
+
+// String names the reason as logs and metrics show it.
+func (r closeReason) String() string {
+	if r < closeReasonCount {
+		return closeReasonNames[r]
+	}
+	return "unknown"
+}
+
+// session is one WebSocket connection. Its read loop runs on the HTTP
+// handler's goroutine; its write loop on one goroutine of its own. Every
+// frame goes through the bounded queue; nothing else writes to the socket.
+type session struct {
+	srv    *Server
+	conn   *websocket.Conn
+	nc     net.Conn
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	opened time.Time
+
+	// route is set for route-mode connections, with its resolved topic.
+	route      *topics.Route
+	routeTopic string
+	routeLabel string
+
+	principal atomic.Pointer[principalBox]
+
+	// queue of ready frames, guarded by qmu; wake is signalled (never
+	// blocking) when the queue goes non-empty, room when the writer drains.
+	qmu      sync.Mutex
+	queue    [][]byte
+	spare    [][]byte
+	queueMax int
+	wake     chan struct{}
+	room     chan struct{}
+
+	closeOnce   sync.Once
+	closing     chan struct{}
+	closeCode   int
+	closeText   string
+	closeReason closeReason
+	flushFirst  bool
+	writerDone  chan struct{}
+
+	// subs is owned by the read loop while it runs, then by cleanup.
+	subsMu sync.Mutex
+	subs   map[string]*subscription
+
+	inflight   chan struct{}
+	denials    denialWindow
+	authTimers sessionAuth
+
+	bytesIn  atomic.Int64
+	bytesOut atomic.Int64
+}
+
+// principalBox lets an interface value sit behind an atomic.Pointer.
+type principalBox struct{ p Principal }
+
+func (s *session) currentPrincipal() Principal {
+	if b := s.principal.Load(); b != nil {
+		return b.p
+	}
+	return nil
+}
+
+// enqueue queues a frame without blocking. A full queue closes the session
+// as a slow consumer: one slow socket never slows the fan-out or others.
+func (s *session) enqueue(frame []byte) bool {
+	s.qmu.Lock()
+	if s.isClosing() {
+		s.qmu.Unlock()
+		return false
+	}
+	if len(s.queue) >= s.queueMax {
+		s.qmu.Unlock()
+		s.close(ClosePolicy, "slow_consumer", reasonSlowConsumer, false)
+		return false
+	}
+	s.queue = append(s.queue, frame)
+	first := len(s.queue) == 1
+	s.qmu.Unlock()
+	if first {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// pushHistory queues a history frame, waiting for room rather than failing:
+// a replay is paced by the socket. It leaves half the queue free for live
+// frames and replies, so a replay never makes the session a slow consumer.
+func (s *session) pushHistory(ctx context.Context, frame []byte) error {
+	for {
+		s.qmu.Lock()
+		if len(s.queue) < s.queueMax/2 {
+			s.queue = append(s.queue, frame)
+			first := len(s.queue) == 1
+			s.qmu.Unlock()
+			if first {
+				select {
+				case s.wake <- struct{}{}:
+				default:
+				}
+			}
+			return nil
+		}
+		s.qmu.Unlock()
+		select {
+		case <-s.room:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.closing:
+			return context.Canceled
+		}
+	}
+}
+
+func (s *session) isClosing() bool {
+	select {
+	case <-s.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// close asks the write loop to send a close frame and end the session. Only
+// the first call counts. flushFirst sends already queued frames before the
+// close frame (an orderly close); otherwise they are dropped.
+func (s *session) close(code int, text string, reason closeReason, flushFirst bool) {
+	s.closeOnce.Do(func() {
+		s.closeCode, s.closeText, s.closeReason, s.flushFirst = code, text, reason, flushFirst
+		close(s.closing)
+	})
+}
+
+// writeLoop is the only writer of the socket. It coalesces everything queued
+// since its last wake-up into one vectored write, pings on a timer, and
+// sends the close frame when the session closes.
+func (s *session) writeLoop() {
+	defer close(s.writerDone)
+	pingEvery := s.srv.cfg.PongWait * 9 / 10
+	ticker := time.NewTicker(pingEvery)
+	defer ticker.Stop()
+	ping := controlFrame(opPing, nil)
+	for {
+		select {
+		case <-s.wake:
+			if err := s.flush(); err != nil {
+				s.writeFailed(err)
+				return
+			}
+		case <-ticker.C:
+			if err := s.writeFrames([][]byte{ping}); err != nil {
+				s.writeFailed(err)
+				return
+			}
+		case <-s.closing:
+			if s.flushFirst {
+				if err := s.flush(); err != nil {
+					s.writeFailed(err)
+					return
+				}
+			}
+			s.dropQueue()
+			if s.closeCode != 0 {
+				_ = s.writeFrames([][]byte{closeFrame(s.closeCode, s.closeText)})
+			}
+			// Give the client CloseGrace to answer, then the read loop ends.
+			_ = s.nc.SetReadDeadline(time.Now().Add(s.srv.cfg.CloseGrace))
+			return
+		}
+	}
+}
+
+// flush writes every queued frame.
+func (s *session) flush() error {
+	s.qmu.Lock()
+	batch := s.queue
+	s.queue, s.spare = s.spare[:0], nil
+	s.qmu.Unlock()
+	select {
+	case s.room <- struct{}{}:
+	default:
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	err := s.writeFrames(batch)
+	clear(batch)
+	s.qmu.Lock()
+	if s.spare == nil && cap(batch) <= 4*s.queueMax {
+		s.spare = batch[:0]
+	}
+	s.qmu.Unlock()
+	return err
+}
+
+func (s *session) dropQueue() {
+	s.qmu.Lock()
+	s.queue = nil
+	s.qmu.Unlock()
+}
+
+// writeFrames writes frames in one vectored write, bounded by WriteTimeout.
+func (s *session) writeFrames(frames [][]byte) error {
+	if err := s.nc.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout)); err != nil {
+		return err
+	}
+	bufs := net.Buffers(frames)
+	n, err := bufs.WriteTo(s.nc)
+	s.bytesOut.Add(n)
+	return err
+}
+
+// writeFailed ends a session whose socket cannot take writes: a write that
+// times out is a consumer too slow to keep up.
+func (s *session) writeFailed(err error) {
+	reason := reasonWriteError
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		reason = reasonSlowConsumer
+	}
+	s.close(0, "", reason, false)
+	_ = s.nc.Close()
+}
+
+// denialWindow counts forbidden answers in a row; enough of them within a
+// minute close the socket (1008).
+type denialWindow struct {
+	count int
+	first time.Time
+}
+
+const (
+	maxDenials    = 5
+	denialsWithin = time.Minute
+)
+
+// deny records one denial and reports whether the socket should close.
+func (d *denialWindow) deny(now time.Time) bool {
+	if d.count == 0 || now.Sub(d.first) > denialsWithin {
+		d.count, d.first = 0, now
+	}
+	d.count++
+	return d.count >= maxDenials
+}
+
+func (d *denialWindow) reset() { d.count = 0 }

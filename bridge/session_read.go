@@ -1,0 +1,134 @@
+package bridge
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// readLoop reads frames until the connection ends, answering each op. It
+// runs on the HTTP handler's goroutine and returns the reason it ended.
+func (s *session) readLoop() closeReason {
+	s.conn.SetPingHandler(func(data string) error {
+		s.extendReadDeadline()
+		s.enqueue(controlFrame(opPong, []byte(data)))
+		return nil
+	})
+	s.conn.SetPongHandler(func(string) error {
+		s.extendReadDeadline()
+		return nil
+	})
+	s.conn.SetCloseHandler(func(code int, text string) error {
+		// Echo the client's close code, as RFC 6455 §5.5.1 asks.
+		if code == websocket.CloseNoStatusReceived {
+			code = CloseNormal
+		}
+		s.close(code, "", reasonClientClosed, true)
+		return nil
+	})
+	s.extendReadDeadline()
+	limit := s.srv.cfg.ReadLimit
+	for {
+		mt, r, err := s.conn.NextReader()
+		if err != nil {
+			return s.readEnded(err)
+		}
+		data, err := io.ReadAll(io.LimitReader(r, limit+1))
+		if err != nil {
+			return s.readEnded(err)
+		}
+		if int64(len(data)) > limit {
+			s.close(CloseTooBig, "frame larger than max_frame_bytes", reasonTooLarge, true)
+			return reasonTooLarge
+		}
+		s.bytesIn.Add(int64(len(data)))
+		s.extendReadDeadline()
+		if s.route != nil {
+			s.handleRouteFrame(mt, data)
+		} else {
+			s.handleFrame(mt, data)
+		}
+		if s.isClosing() {
+			return s.closeReason
+		}
+	}
+}
+
+func (s *session) extendReadDeadline() {
+	_ = s.nc.SetReadDeadline(time.Now().Add(s.srv.cfg.PongWait))
+}
+
+// readEnded classifies the error that ended the read loop.
+func (s *session) readEnded(err error) closeReason {
+	if s.isClosing() {
+		return s.closeReason
+	}
+	var ce *websocket.CloseError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce):
+		return reasonClientClosed
+	case errors.As(err, &ne) && ne.Timeout():
+		s.close(ClosePolicy, "idle: no pong", reasonIdle, false)
+		return reasonIdle
+	}
+	return reasonConnLost
+}
+
+// handleFrame answers one frame of the JSON protocol.
+func (s *session) handleFrame(mt int, data []byte) {
+	if mt != websocket.TextMessage {
+		s.reply("", newOpError(CodeBadRequest, "binary frames are not part of the protocol: send JSON text frames"))
+		return
+	}
+	var in inbound
+	if err := json.Unmarshal(data, &in); err != nil {
+		s.reply("", newOpError(CodeBadRequest, "frame is not a JSON object: %v", err))
+		return
+	}
+	if s.currentPrincipal() == nil && in.Op != "auth" {
+		s.srv.metrics.authFailures.WithLabelValues("missing").Inc()
+		s.close(CloseUnauthorized, "authenticate first: send {\"op\":\"auth\",\"token\":...}", reasonUnauthorized, true)
+		return
+	}
+	switch in.Op {
+	case "subscribe":
+		s.subscribe(&in)
+	case "unsubscribe":
+		s.unsubscribe(&in)
+	case "publish":
+		s.publishOp(&in)
+	case "ping":
+		s.enqueue(replyFrame(idReply{Op: "pong", ID: in.ID}))
+	case "auth":
+		s.authOp(&in)
+	case "":
+		s.reply(in.ID, newOpError(CodeBadRequest, "frame has no \"op\""))
+	default:
+		s.reply(in.ID, newOpError(CodeBadRequest, "unknown op %q: want subscribe, unsubscribe, publish, ping or auth", in.Op))
+	}
+}
+
+// reply answers an op with an error frame and counts it.
+func (s *session) reply(id string, err error) {
+	oe := classify(err)
+	s.srv.metrics.errors.WithLabelValues(oe.code.String()).Inc()
+	if oe.code == CodeInternal || oe.code == CodeUnavailable {
+		s.log.Warn("op failed", slog.String("id", id), slog.String("code", oe.code.String()), slog.Any("error", err))
+	}
+	s.enqueue(errorFrame(id, oe))
+}
+
+// forbidden answers a denied op; too many denials in a row close the socket.
+func (s *session) forbidden(id, topic, what string) {
+	s.srv.metrics.authFailures.WithLabelValues("forbidden").Inc()
+	s.reply(id, &opError{code: CodeForbidden, msg: "token does not grant " + what + " on " + topic, topic: topic})
+	if s.denials.deny(time.Now()) {
+		s.close(ClosePolicy, "too many forbidden operations", reasonPolicy, true)
+	}
+}
