@@ -194,3 +194,10 @@ func compressionCodec(name string) (kgo.CompressionCodec, error) {
 	}
 	return kgo.CompressionCodec{}, fmt.Errorf("kafka.compression %q: want none, gzip, snappy, lz4 or zstd", name)
 }
+
+// Validate reports every problem of c (with defaults applied) at once,
+// without connecting to anything.
+func (c Config) Validate() error {
+	c.setDefaults()
+	return c.validate()
+}
