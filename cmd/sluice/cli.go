@@ -150,8 +150,8 @@ func tokenCommand(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var (
 		secret, sub, iss, aud, claim string
-		subscribe, publish          listFlag
-		ttl                         time.Duration
+		subscribe, publish           listFlag
+		ttl                          time.Duration
 	)
 	fs.StringVar(&secret, "secret", os.Getenv("SLUICE_AUTH_JWT_SECRET"), "HS256 shared secret (default: $SLUICE_AUTH_JWT_SECRET)")
 	fs.StringVar(&sub, "sub", "", "subject (user id)")
