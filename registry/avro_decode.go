@@ -194,7 +194,7 @@ func (d *adecoder) decode(n *anode, depth int) error {
 		if i < 0 || i >= int64(len(n.symbols)) {
 			return d.errf("enum index %d out of range for %s", i, n.name)
 		}
-		d.out = appendJSONString(d.out, []byte(n.symbols[i]))
+		d.out = append(d.out, n.symbolJSON[i]...)
 	case aUnion:
 		i, err := d.int()
 		if err != nil {
@@ -210,8 +210,7 @@ func (d *adecoder) decode(n *anode, depth int) error {
 			if i > 0 {
 				d.out = append(d.out, ',')
 			}
-			d.out = appendJSONString(d.out, []byte(n.fields[i].name))
-			d.out = append(d.out, ':')
+			d.out = append(d.out, n.fields[i].keyJSON...)
 			if err := d.decode(n.fields[i].node, depth+1); err != nil {
 				return err
 			}

@@ -11,37 +11,31 @@ import (
 	"time"
 )
 
-// pathSeg is one step of the location of a value being encoded. Paths are
-// linked lists of stack-allocated segments and are rendered to strings only
-// when an error is reported.
+// pathSeg is one step of the location of a value being encoded. The encoder
+// keeps the current location as a stack of segments and renders it to a
+// string only when it reports an error.
 type pathSeg struct {
-	parent *pathSeg
-	key    string
-	idx    int
-	isIdx  bool
+	key   string
+	idx   int
+	isIdx bool
 }
 
-// render returns the JSONPath-like form: $, $.a.b, $.tags[1], $["odd key"].
-func (p *pathSeg) render() string {
-	var segs []*pathSeg
-	for s := p; s != nil; s = s.parent {
-		segs = append(segs, s)
-	}
+// renderPath returns the JSONPath-like form: $, $.a.b, $.tags[1], $["odd key"].
+func renderPath(path []pathSeg) string {
 	var b strings.Builder
 	b.WriteByte('$')
-	for i := len(segs) - 1; i >= 0; i-- {
-		s := segs[i]
+	for _, p := range path {
 		switch {
-		case s.isIdx:
+		case p.isIdx:
 			b.WriteByte('[')
-			b.WriteString(strconv.Itoa(s.idx))
+			b.WriteString(strconv.Itoa(p.idx))
 			b.WriteByte(']')
-		case isIdent(s.key):
+		case isIdent(p.key):
 			b.WriteByte('.')
-			b.WriteString(s.key)
+			b.WriteString(p.key)
 		default:
 			b.WriteString("[")
-			b.WriteString(strconv.Quote(s.key))
+			b.WriteString(strconv.Quote(p.key))
 			b.WriteString("]")
 		}
 	}
@@ -67,22 +61,27 @@ func isIdent(s string) bool {
 type aencoder struct {
 	buf   []byte
 	errs  []FieldError
-	nerr  int   // violations seen, including those of discarded union trials
-	trial int   // >0 while trying a union branch: violations are only counted
-	slots []int // scratch: JSON member index per record field
+	nerr  int       // violations seen, including those of discarded union trials
+	trial int       // >0 while trying a union branch: violations are only counted
+	slots []int     // scratch: JSON member index per record field
+	path  []pathSeg // location of the value being encoded
 }
 
 func (e *aencoder) reset() {
-	e.buf, e.errs, e.nerr, e.trial, e.slots = e.buf[:0], e.errs[:0], 0, 0, e.slots[:0]
+	e.buf, e.errs, e.nerr, e.trial, e.slots, e.path = e.buf[:0], e.errs[:0], 0, 0, e.slots[:0], e.path[:0]
 }
 
-func (e *aencoder) fail(p *pathSeg, format string, args ...any) {
+func (e *aencoder) fail(format string, args ...any) {
 	e.nerr++
 	if e.trial > 0 || len(e.errs) >= maxDetails {
 		return
 	}
-	e.errs = append(e.errs, FieldError{Path: p.render(), Reason: fmt.Sprintf(format, args...)})
+	e.errs = append(e.errs, FieldError{Path: renderPath(e.path), Reason: fmt.Sprintf(format, args...)})
 }
+
+func (e *aencoder) push(key string) { e.path = append(e.path, pathSeg{key: key}) }
+func (e *aencoder) pushIdx(i int)   { e.path = append(e.path, pathSeg{idx: i, isIdx: true}) }
+func (e *aencoder) pop()            { e.path = e.path[:len(e.path)-1] }
 
 func appendLong(b []byte, v int64) []byte {
 	u := uint64(v<<1) ^ uint64(v>>63)
@@ -98,19 +97,19 @@ func appendAvroString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-func (e *aencoder) encode(n *anode, v *jnode, p *pathSeg, depth int) {
+func (e *aencoder) encode(n *anode, v *jnode, depth int) {
 	if depth > maxDepth {
-		e.fail(p, "value nested deeper than %d levels", maxDepth)
+		e.fail("value nested deeper than %d levels", maxDepth)
 		return
 	}
 	switch n.kind {
 	case aNull:
 		if v.kind != jNull {
-			e.fail(p, "expected null, got %s", v.kind)
+			e.fail("expected null, got %s", v.kind)
 		}
 	case aBoolean:
 		if v.kind != jBool {
-			e.fail(p, "expected boolean, got %s", v.kind)
+			e.fail("expected boolean, got %s", v.kind)
 			return
 		}
 		if v.b {
@@ -119,25 +118,25 @@ func (e *aencoder) encode(n *anode, v *jnode, p *pathSeg, depth int) {
 			e.buf = append(e.buf, 0)
 		}
 	case aInt, aLong:
-		e.integer(n, v, p)
+		e.integer(n, v)
 	case aFloat, aDouble:
-		e.float(n, v, p)
+		e.float(n, v)
 	case aString:
 		if v.kind != jString {
-			e.fail(p, "expected string, got %s", v.kind)
+			e.fail("expected string, got %s", v.kind)
 			return
 		}
 		if n.logical == lUUID && !isUUID(v.s) {
-			e.fail(p, "expected a UUID string like 123e4567-e89b-12d3-a456-426614174000, got %q", clip(v.s))
+			e.fail("expected a UUID string like 123e4567-e89b-12d3-a456-426614174000, got %q", clip(v.s))
 			return
 		}
 		e.buf = appendAvroString(e.buf, v.s)
 	case aBytes:
 		if n.logical == lDecimal {
-			e.decimal(n, v, p)
+			e.decimal(n, v)
 			return
 		}
-		b, ok := e.base64(v, p)
+		b, ok := e.base64(v)
 		if !ok {
 			return
 		}
@@ -145,66 +144,68 @@ func (e *aencoder) encode(n *anode, v *jnode, p *pathSeg, depth int) {
 		e.buf = append(e.buf, b...)
 	case aFixed:
 		if n.logical == lDecimal {
-			e.decimal(n, v, p)
+			e.decimal(n, v)
 			return
 		}
-		b, ok := e.base64(v, p)
+		b, ok := e.base64(v)
 		if !ok {
 			return
 		}
 		if len(b) != n.size {
-			e.fail(p, "expected %d bytes for fixed %s, got %d", n.size, n.name, len(b))
+			e.fail("expected %d bytes for fixed %s, got %d", n.size, n.name, len(b))
 			return
 		}
 		e.buf = append(e.buf, b...)
 	case aEnum:
 		if v.kind != jString {
-			e.fail(p, "expected string (enum %s), got %s", n.name, v.kind)
+			e.fail("expected string (enum %s), got %s", n.name, v.kind)
 			return
 		}
 		i, ok := n.symbolIndex[v.s]
 		if !ok {
-			e.fail(p, "%q is not a symbol of enum %s %v", clip(v.s), n.name, n.symbols)
+			e.fail("%q is not a symbol of enum %s %v", clip(v.s), n.name, n.symbols)
 			return
 		}
 		e.buf = appendLong(e.buf, int64(i))
 	case aRecord:
-		e.record(n, v, p, depth)
+		e.record(n, v, depth)
 	case aArray:
 		if v.kind != jArray {
-			e.fail(p, "expected array, got %s", v.kind)
+			e.fail("expected array, got %s", v.kind)
 			return
 		}
 		if len(v.kids) > 0 {
 			e.buf = appendLong(e.buf, int64(len(v.kids)))
 			for i := range v.kids {
-				child := pathSeg{parent: p, idx: i, isIdx: true}
-				e.encode(n.items, &v.kids[i], &child, depth+1)
+				e.pushIdx(i)
+				e.encode(n.items, &v.kids[i], depth+1)
+				e.pop()
 			}
 		}
 		e.buf = append(e.buf, 0)
 	case aMap:
 		if v.kind != jObject {
-			e.fail(p, "expected object (map), got %s", v.kind)
+			e.fail("expected object (map), got %s", v.kind)
 			return
 		}
 		if len(v.kids) > 0 {
 			e.buf = appendLong(e.buf, int64(len(v.kids)))
 			for i := range v.kids {
 				e.buf = appendAvroString(e.buf, v.keys[i])
-				child := pathSeg{parent: p, key: v.keys[i]}
-				e.encode(n.items, &v.kids[i], &child, depth+1)
+				e.push(v.keys[i])
+				e.encode(n.items, &v.kids[i], depth+1)
+				e.pop()
 			}
 		}
 		e.buf = append(e.buf, 0)
 	case aUnion:
-		e.union(n, v, p, depth)
+		e.union(n, v, depth)
 	}
 }
 
-func (e *aencoder) record(n *anode, v *jnode, p *pathSeg, depth int) {
+func (e *aencoder) record(n *anode, v *jnode, depth int) {
 	if v.kind != jObject {
-		e.fail(p, "expected object (record %s), got %s", n.name, v.kind)
+		e.fail("expected object (record %s), got %s", n.name, v.kind)
 		return
 	}
 	m := len(n.fields)
@@ -220,13 +221,15 @@ func (e *aencoder) record(n *anode, v *jnode, p *pathSeg, depth int) {
 			fi = i
 		}
 		if fi < 0 {
-			child := pathSeg{parent: p, key: key}
-			e.fail(&child, "unknown field (record %s has no such field)", n.name)
+			e.push(key)
+			e.fail("unknown field (record %s has no such field)", n.name)
+			e.pop()
 			continue
 		}
 		if e.slots[base+fi] >= 0 {
-			child := pathSeg{parent: p, key: key}
-			e.fail(&child, "duplicate field")
+			e.push(key)
+			e.fail("duplicate field")
+			e.pop()
 			continue
 		}
 		e.slots[base+fi] = j
@@ -241,13 +244,15 @@ func (e *aencoder) record(n *anode, v *jnode, p *pathSeg, depth int) {
 			case f.nullable:
 				e.buf = appendLong(e.buf, int64(f.node.nullIdx))
 			default:
-				child := pathSeg{parent: p, key: f.name}
-				e.fail(&child, "required field missing")
+				e.push(f.name)
+				e.fail("required field missing")
+				e.pop()
 			}
 			continue
 		}
-		child := pathSeg{parent: p, key: f.name}
-		e.encode(f.node, &v.kids[j], &child, depth+1)
+		e.push(f.name)
+		e.encode(f.node, &v.kids[j], depth+1)
+		e.pop()
 	}
 	e.slots = e.slots[:base]
 }
@@ -287,7 +292,7 @@ func accepts(k jkind, b *anode) bool {
 // order; for other values schema order. When no branch takes the plain value
 // and v is an object with a single member naming a branch ({"string":"x"}),
 // that wrapped form is used.
-func (e *aencoder) union(n *anode, v *jnode, p *pathSeg, depth int) {
+func (e *aencoder) union(n *anode, v *jnode, depth int) {
 	if v.kind == jNull && n.nullIdx >= 0 {
 		e.buf = appendLong(e.buf, int64(n.nullIdx))
 		return
@@ -303,7 +308,7 @@ func (e *aencoder) union(n *anode, v *jnode, p *pathSeg, depth int) {
 		last = i
 		e.buf = appendLong(e.buf, int64(i))
 		e.trial++
-		e.encode(b, v, p, depth+1)
+		e.encode(b, v, depth+1)
 		e.trial--
 		if e.nerr == nerr {
 			return true
@@ -333,22 +338,23 @@ func (e *aencoder) union(n *anode, v *jnode, p *pathSeg, depth int) {
 		for i, b := range n.branches {
 			if v.keys[0] == b.name || (b.short != "" && v.keys[0] == b.short) {
 				e.buf = appendLong(e.buf, int64(i))
-				child := pathSeg{parent: p, key: v.keys[0]}
-				e.encode(b, &v.kids[0], &child, depth+1)
+				e.push(v.keys[0])
+				e.encode(b, &v.kids[0], depth+1)
+				e.pop()
 				return
 			}
 		}
 	}
 	if candidates == 1 {
 		// Exactly one branch had the right shape: report its detailed errors.
-		e.encode(n.branches[last], v, p, depth+1)
+		e.encode(n.branches[last], v, depth+1)
 		return
 	}
 	if candidates == 0 {
-		e.fail(p, "expected %s, got %s", branchList(n), v.kind)
+		e.fail("expected %s, got %s", branchList(n), v.kind)
 		return
 	}
-	e.fail(p, "%s value matches no branch of %s", v.kind, n.typeName())
+	e.fail("%s value matches no branch of %s", v.kind, n.typeName())
 }
 
 // branchList names a union's branches for messages: "null or string",
@@ -368,7 +374,7 @@ func branchList(n *anode) string {
 	return b.String()
 }
 
-func (e *aencoder) integer(n *anode, v *jnode, p *pathSeg) {
+func (e *aencoder) integer(n *anode, v *jnode) {
 	bits := 64
 	if n.kind == aInt {
 		bits = 32
@@ -379,18 +385,18 @@ func (e *aencoder) integer(n *anode, v *jnode, p *pathSeg) {
 		var reason string
 		x, reason = parseInteger(v.s, bits)
 		if reason != "" {
-			e.fail(p, "%s", reason)
+			e.fail("%s", reason)
 			return
 		}
 	case jString:
 		var ok bool
 		x, ok = parseTemporal(n.logical, v.s)
 		if !ok {
-			e.fail(p, "expected %s, got string %q", describe(n), clip(v.s))
+			e.fail("expected %s, got string %q", describe(n), clip(v.s))
 			return
 		}
 	default:
-		e.fail(p, "expected %s, got %s", describe(n), v.kind)
+		e.fail("expected %s, got %s", describe(n), v.kind)
 		return
 	}
 	e.buf = appendLong(e.buf, x)
@@ -474,7 +480,7 @@ func parseTemporal(l alogical, s string) (int64, bool) {
 	return 0, false
 }
 
-func (e *aencoder) float(n *anode, v *jnode, p *pathSeg) {
+func (e *aencoder) float(n *anode, v *jnode) {
 	var f float64
 	switch v.kind {
 	case jNumber:
@@ -485,7 +491,7 @@ func (e *aencoder) float(n *anode, v *jnode, p *pathSeg) {
 			f, err = strconv.ParseFloat(v.s, 64)
 		}
 		if err != nil {
-			e.fail(p, "%s is out of range for %s", clip(v.s), n.name)
+			e.fail("%s is out of range for %s", clip(v.s), n.name)
 			return
 		}
 	case jString:
@@ -497,11 +503,11 @@ func (e *aencoder) float(n *anode, v *jnode, p *pathSeg) {
 		case "-Infinity":
 			f = math.Inf(-1)
 		default:
-			e.fail(p, "expected number, got string")
+			e.fail("expected number, got string")
 			return
 		}
 	default:
-		e.fail(p, "expected number, got %s", v.kind)
+		e.fail("expected number, got %s", v.kind)
 		return
 	}
 	if n.kind == aFloat {
@@ -511,14 +517,14 @@ func (e *aencoder) float(n *anode, v *jnode, p *pathSeg) {
 	}
 }
 
-func (e *aencoder) base64(v *jnode, p *pathSeg) ([]byte, bool) {
+func (e *aencoder) base64(v *jnode) ([]byte, bool) {
 	if v.kind != jString {
-		e.fail(p, "expected base64 string, got %s", v.kind)
+		e.fail("expected base64 string, got %s", v.kind)
 		return nil, false
 	}
 	b, err := decodeBase64(v.s)
 	if err != nil {
-		e.fail(p, "expected base64 string: %v", err)
+		e.fail("expected base64 string: %v", err)
 		return nil, false
 	}
 	return b, true
@@ -532,14 +538,14 @@ func decodeBase64(s string) ([]byte, error) {
 	return base64.RawStdEncoding.DecodeString(s)
 }
 
-func (e *aencoder) decimal(n *anode, v *jnode, p *pathSeg) {
+func (e *aencoder) decimal(n *anode, v *jnode) {
 	if v.kind != jString && v.kind != jNumber {
-		e.fail(p, "expected decimal string like \"12.34\", got %s", v.kind)
+		e.fail("expected decimal string like \"12.34\", got %s", v.kind)
 		return
 	}
 	unscaled, reason := parseDecimal(v.s, n.precision, n.scale)
 	if reason != "" {
-		e.fail(p, "%s", reason)
+		e.fail("%s", reason)
 		return
 	}
 	b := twosComplement(unscaled)
@@ -549,7 +555,7 @@ func (e *aencoder) decimal(n *anode, v *jnode, p *pathSeg) {
 		return
 	}
 	if len(b) > n.size {
-		e.fail(p, "decimal %s does not fit in fixed(%d)", clip(v.s), n.size)
+		e.fail("decimal %s does not fit in fixed(%d)", clip(v.s), n.size)
 		return
 	}
 	pad := byte(0)

@@ -65,6 +65,7 @@ type anode struct {
 	// enum
 	symbols     []string
 	symbolIndex map[string]int
+	symbolJSON  [][]byte // symbols as JSON strings, for the decoder
 
 	// array items / map values
 	items *anode
@@ -85,6 +86,7 @@ type afield struct {
 	hasDefault bool
 	defBytes   []byte // Avro encoding of the default
 	nullable   bool   // union containing null: a missing field encodes null
+	keyJSON    []byte // `"name":`, precomputed for the decoder
 }
 
 // typeName is how errors and union wrapping name a node.
@@ -143,7 +145,8 @@ func (c *avroCompiler) node(s avro.Schema, depth int) (*anode, error) {
 			if err != nil {
 				return nil, fmt.Errorf("field %s: %w", f.Name(), err)
 			}
-			af := afield{name: f.Name(), node: fn, nullable: fn.kind == aUnion && fn.nullIdx >= 0}
+			af := afield{name: f.Name(), node: fn, nullable: fn.kind == aUnion && fn.nullIdx >= 0,
+				keyJSON: append(appendJSONString(nil, []byte(f.Name())), ':')}
 			if f.HasDefault() {
 				b, err := encodeDefault(c.api, f)
 				if err != nil {
@@ -164,6 +167,7 @@ func (c *avroCompiler) node(s avro.Schema, depth int) (*anode, error) {
 			symbolIndex: make(map[string]int, len(s.Symbols())), minSize: 1}
 		for i, sym := range s.Symbols() {
 			n.symbolIndex[sym] = i
+			n.symbolJSON = append(n.symbolJSON, appendJSONString(nil, []byte(sym)))
 		}
 		c.named[s.FullName()] = n
 		return n, nil

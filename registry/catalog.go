@@ -35,9 +35,9 @@ type catalog interface {
 
 // staticTable is an immutable snapshot of a local catalog.
 type staticTable struct {
-	subjects   map[string]*schema       // subject → latest
-	ids        map[int]*schema          // every ID ever loaded by this process
-	subjectIDs map[string]map[int]bool  // subject → every ID it has had
+	subjects   map[string]*schema      // subject → latest
+	ids        map[int]*schema         // every ID ever loaded by this process
+	subjectIDs map[string]map[int]bool // subject → every ID it has had
 }
 
 // staticCatalog serves a staticTable swapped behind an atomic pointer; it is
@@ -50,7 +50,7 @@ func (c *staticCatalog) latest(_ context.Context, subject string) (*schema, erro
 	if s := c.table.Load().subjects[subject]; s != nil {
 		return s, nil
 	}
-	return nil, fmt.Errorf("%w: %s", errNoSubject, subject)
+	return nil, errNoSubject // unwrapped: this is the pass-through hot path
 }
 
 func (c *staticCatalog) version(_ context.Context, subject string, v int) (*schema, error) {

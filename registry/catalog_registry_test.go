@@ -252,9 +252,9 @@ func TestRegistryAuthAndRules(t *testing.T) {
 	v1rec := frame(7, []byte{0x06, 'o', '-', '1', 0, 0, 0, 0, 0, 0, 0x29, 0x40})
 	tests := []struct {
 		name, topic, in string
-		isJSON         bool
-		wantID         int    // expected frame ID, 0 = unchanged input
-		wantViolation  string // substring of the violation message
+		isJSON          bool
+		wantID          int    // expected frame ID, 0 = unchanged input
+		wantViolation   string // substring of the violation message
 	}{
 		{"pinned version", "orders.v1", `{"id":"a","amount":1}`, true, 7, ""},
 		{"latest version", "orders.eu", `{"id":"a","amount":1}`, true, 8, ""},

@@ -173,7 +173,9 @@ func (g *Governor) decode(ctx context.Context, topic string, value []byte, what 
 	if err != nil {
 		return d, fmt.Errorf("decoding %s of topic %s: %w", what, topic, err)
 	}
-	js, err := sch.decode(payload)
+	st := g.pool.get()
+	js, err := sch.decode(st, payload)
+	g.pool.put(st)
 	if err != nil {
 		return d, fmt.Errorf("decoding %s of topic %s: %w", what, topic, err)
 	}

@@ -105,7 +105,7 @@ func (s *schema) encode(st *codecState, subject string, value []byte) ([]byte, e
 		e := &st.enc
 		e.reset()
 		e.buf = appendHeader(e.buf, s.id)
-		e.encode(s.node, &root, nil, 0)
+		e.encode(s.node, &root, 0)
 		if e.nerr > 0 {
 			return nil, violationFrom(subject, e)
 		}
@@ -186,28 +186,27 @@ func collectLeaves(e *jsonschema.ValidationError, out *[]FieldError) {
 // pointerPath renders JSON-pointer tokens as $.a.b[1]; all-digit tokens are
 // shown as indexes.
 func pointerPath(tokens []string) string {
-	var p *pathSeg
 	segs := make([]pathSeg, len(tokens))
 	for i, t := range tokens {
 		if n, err := strconv.Atoi(t); err == nil && n >= 0 {
-			segs[i] = pathSeg{parent: p, idx: n, isIdx: true}
+			segs[i] = pathSeg{idx: n, isIdx: true}
 		} else {
-			segs[i] = pathSeg{parent: p, key: t}
+			segs[i] = pathSeg{key: t}
 		}
-		p = &segs[i]
 	}
-	return p.render()
+	return renderPath(segs)
 }
 
 // decode turns a framed payload (header already stripped) into JSON.
-func (s *schema) decode(payload []byte) ([]byte, error) {
+func (s *schema) decode(st *codecState, payload []byte) ([]byte, error) {
 	switch s.format {
 	case FormatAvro:
-		out, err := decodeAvro(s.node, payload, make([]byte, 0, 32+2*len(payload)))
+		out, err := decodeAvro(s.node, payload, st.out[:0])
+		st.out = out
 		if err != nil {
 			return nil, fmt.Errorf("%w: schema %d: %w", ErrMalformed, s.id, err)
 		}
-		return out, nil
+		return bytes.Clone(out), nil
 	default:
 		if !jsonValid(payload) {
 			return nil, fmt.Errorf("%w: schema %d: payload is not valid JSON", ErrMalformed, s.id)
@@ -238,7 +237,7 @@ func (sp *statePool) get() *codecState {
 }
 
 func (sp *statePool) put(st *codecState) {
-	if cap(st.enc.buf) > maxPooledBuffer || cap(st.parser.arena) > maxPooledBuffer/64 {
+	if cap(st.enc.buf) > maxPooledBuffer || cap(st.out) > maxPooledBuffer || cap(st.parser.arena) > maxPooledBuffer/64 {
 		return
 	}
 	// Drop references into the caller's input before pooling.
