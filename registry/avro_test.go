@@ -358,3 +358,16 @@ func TestDecimalTwosComplement(t *testing.T) {
 		}
 	}
 }
+
+func TestAvroMissingNullableFieldIsNull(t *testing.T) {
+	g := newGovernor(t, inlineAvro(map[string]string{"everything-value": everythingSchema}))
+	in := strings.Replace(everythingJSON, `"note": "x",`, ``, 1)
+	out, err := g.EncodeValue(context.Background(), "everything", []byte(in), true)
+	if err != nil {
+		t.Fatalf("EncodeValue: %v", err)
+	}
+	d, err := g.DecodeValue(context.Background(), "everything", out)
+	if err != nil || !strings.Contains(string(d.JSON), `"note":null`) {
+		t.Fatalf("DecodeValue = %s, %v", d.JSON, err)
+	}
+}

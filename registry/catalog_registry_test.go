@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -302,4 +303,46 @@ func TestRegistryAuthAndRules(t *testing.T) {
 
 func srfakeSchema(text string) sr.Schema {
 	return sr.Schema{Schema: text, Type: sr.TypeAvro}
+}
+
+func TestRegistryConcurrentUseDuringEvolution(t *testing.T) {
+	reg := newFakeRegistry(t)
+	reg.register(t, "orders-value", orderV1, srclient.Avro)
+	g := newGovernor(t, Config{URL: reg.URL(), MaxAge: time.Millisecond})
+	ctx := context.Background()
+	id2 := 0
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	var failures atomic.Int64
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				rec, err := g.EncodeValue(ctx, "orders", []byte(`{"id":"o","amount":1}`), true)
+				if err != nil {
+					failures.Add(1)
+					continue
+				}
+				if _, err := g.DecodeValue(ctx, "orders", rec); err != nil {
+					failures.Add(1)
+				}
+			}
+		}()
+	}
+	id2 = reg.register(t, "orders-value", orderV2, srclient.Avro)
+	waitFor(t, 5*time.Second, func() bool {
+		rec, err := g.EncodeValue(ctx, "orders", []byte(`{"id":"o","amount":1}`), true)
+		return err == nil && frameID(t, rec) == id2
+	})
+	close(stop)
+	wg.Wait()
+	if n := failures.Load(); n != 0 {
+		t.Fatalf("%d concurrent calls failed", n)
+	}
 }
