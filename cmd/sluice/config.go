@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/bridge"
+	"github.com/sluicehq/sluice/registry"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -37,6 +38,10 @@ type Config struct {
 	Bridge bridge.Config `yaml:",inline"`
 	// Auth decides who may subscribe and publish.
 	Auth auth.Config `yaml:"auth"`
+	// Registry is the schema catalog that governs topics. Default: none,
+	// except on the embedded development broker, which uses the filesystem
+	// catalog in ./compose/schemas when that directory exists.
+	Registry registry.Config `yaml:"registry"`
 	// TLS serves wss:// when a certificate is given.
 	TLS TLSConfig `yaml:"tls"`
 	// Log sets the log format and level.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/bridge"
+	"github.com/sluicehq/sluice/registry"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/plugin/kprom"
@@ -48,6 +50,19 @@ func serve(ctx context.Context, cfg Config, src source, stdout io.Writer) error 
 		cfg.Bridge.Kafka.AutoCreateTopics = true
 	}
 
+	if cfg.embedded() && registryUnset(cfg.Registry) {
+		if st, err := os.Stat(devSchemaDir); err == nil && st.IsDir() {
+			cfg.Registry.Dir = devSchemaDir
+			logger.Info("embedded development default: validating topics against the schema files in "+devSchemaDir,
+				slog.String("catalog", "filesystem"))
+		}
+	}
+	governor, err := registry.New(cfg.Registry, logger.With("component", "registry"))
+	if err != nil {
+		return fmt.Errorf("registry: %w", err)
+	}
+	defer governor.Close()
+
 	guard, err := auth.New(ctx, cfg.Auth, logger)
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
@@ -65,7 +80,7 @@ func serve(ctx context.Context, cfg Config, src source, stdout io.Writer) error 
 		kgo.WithLogger(kslog.New(logger.With("component", "kafka"))),
 	)
 
-	deps := bridge.Deps{Logger: logger, Registerer: reg}
+	deps := bridge.Deps{Logger: logger, Registerer: reg, Schemas: governorSchemas{governor}}
 	if guard.Enabled() {
 		deps.Auth = guardAuth{guard}
 		cfg.Bridge.AuthTimeout = guard.AuthTimeout()
@@ -77,7 +92,7 @@ func serve(ctx context.Context, cfg Config, src source, stdout io.Writer) error 
 	}
 
 	httpSrv := &http.Server{
-		Handler:           newMux(srv, reg, cfg),
+		Handler:           newMux(srv, governor, reg, cfg),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
@@ -124,7 +139,7 @@ func serve(ctx context.Context, cfg Config, src source, stdout io.Writer) error 
 }
 
 // newMux serves health, metrics, the console and every WebSocket path.
-func newMux(srv *bridge.Server, reg *prometheus.Registry, cfg Config) http.Handler {
+func newMux(srv *bridge.Server, governor *registry.Governor, reg *prometheus.Registry, cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
@@ -139,6 +154,12 @@ func newMux(srv *bridge.Server, reg *prometheus.Registry, cfg Config) http.Handl
 			status = http.StatusServiceUnavailable
 		} else {
 			checks["kafka"] = "ok"
+		}
+		if err := governor.Ready(ctx); err != nil {
+			checks["registry"] = err.Error()
+			status = http.StatusServiceUnavailable
+		} else {
+			checks["registry"] = "ok"
 		}
 		writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
 	})
@@ -186,6 +207,15 @@ func startEmbeddedKafka(cfg Config, logger *slog.Logger) (*kfake.Cluster, error)
 	return cluster, nil
 }
 
+// devSchemaDir is the filesystem catalog the embedded development default
+// uses when it exists (the schemas the docker-compose stack registers).
+const devSchemaDir = "compose/schemas"
+
+// registryUnset reports whether no catalog was configured at all.
+func registryUnset(c registry.Config) bool {
+	return c.Kind == "" && c.URL == "" && c.Dir == "" && len(c.Subjects) == 0
+}
+
 // newLogger builds the process logger from log.format and log.level.
 func newLogger(c LogConfig, w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
@@ -220,6 +250,11 @@ func validateAll(ctx context.Context, cfg Config) error {
 	}
 	if (cfg.TLS.CertFile == "") != (cfg.TLS.KeyFile == "") {
 		errs = append(errs, errors.New("tls: give both cert_file and key_file"))
+	}
+	if g, err := registry.New(cfg.Registry, slog.New(slog.DiscardHandler)); err != nil {
+		errs = append(errs, err)
+	} else {
+		_ = g.Close()
 	}
 	actx, cancel := context.WithCancel(ctx)
 	g, err := auth.New(actx, cfg.Auth, slog.New(slog.DiscardHandler))
