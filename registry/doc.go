@@ -20,6 +20,17 @@
 // registry catalog runs one goroutine per in-flight lookup; Close stops and
 // waits for all of them.
 //
+// Files: governor.go (the API), route.go (topic → subject rules),
+// config.go (Config and validate), catalog.go (catalog contract, inline
+// catalog, local schema IDs), catalog_files.go (filesystem catalog and
+// watcher), catalog_registry.go (srclient catalog and its cache), schema.go
+// (compiled schemas, JSON Schema validation), avro_schema.go (hamba schema →
+// codec tree), avro_encode.go (JSON → Avro with every violation), avro_scalar.go
+// (number, temporal, decimal, base64 and UUID conversions),
+// avro_decode.go (Avro → JSON), jsonparse.go (allocation-light JSON
+// parser), wire.go (Confluent framing), errors.go (ViolationError and
+// sentinels).
+//
 // The package does no HTTP serving and imports none of bridge, auth or
 // topics; docs/schemas.md describes the user-facing behaviour, including the
 // JSON ↔ Avro mapping.

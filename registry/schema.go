@@ -133,11 +133,9 @@ func (s *schema) encodeKeyString(subject string, key []byte) ([]byte, error) {
 }
 
 func violationFrom(subject string, e *aencoder) *ViolationError {
-	msg := "record does not match the Avro schema"
-	if e.nerr == 1 {
-		msg = "record does not match the Avro schema: 1 problem"
-	} else {
-		msg = fmt.Sprintf("%s: %d problems", msg, e.nerr)
+	msg := "record does not match the Avro schema: 1 problem"
+	if e.nerr != 1 {
+		msg = fmt.Sprintf("record does not match the Avro schema: %d problems", e.nerr)
 	}
 	return &ViolationError{Subject: subject, Message: msg, Details: append([]FieldError(nil), e.errs...)}
 }
@@ -161,7 +159,7 @@ func (s *schema) validateJSON(subject string, value []byte) error {
 	var details []FieldError
 	collectLeaves(ve, &details)
 	return &ViolationError{Subject: subject,
-		Message: fmt.Sprintf("document does not match the JSON schema: %d problems", len(details)),
+		Message: fmt.Sprintf("document does not match the JSON schema: %d problem(s)", len(details)),
 		Details: details}
 }
 
