@@ -258,6 +258,9 @@ var shared struct {
 	mu   sync.Mutex
 	proc *sluiceProc
 	dir  string
+	// died lists earlier shared processes that exited on their own; each
+	// fails the run at the end.
+	died []string
 }
 
 // sharedConfig serves the tests that need no special limits: topics are
@@ -281,6 +284,17 @@ func sharedSluice(t testing.TB) *sluiceProc {
 	t.Helper()
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
+	if p := shared.proc; p != nil {
+		select {
+		case <-p.done:
+			// It died under an earlier test (which then failed): start a
+			// fresh one, so that one crash does not fail every later test.
+			shared.died = append(shared.died, fmt.Sprintf("shared sluice on %s exited: %v\n%s", p.addr, p.waitErr, p.out.String()))
+			shared.proc = nil
+			os.RemoveAll(shared.dir)
+		default:
+		}
+	}
 	if shared.proc == nil {
 		dir, err := os.MkdirTemp("", "sluice-shared-")
 		if err != nil {
@@ -295,6 +309,11 @@ func sharedSluice(t testing.TB) *sluiceProc {
 	}
 	p := shared.proc
 	t.Cleanup(func() {
+		select {
+		case <-p.done:
+			t.Errorf("the shared sluice process exited during the test: %v", p.waitErr)
+		default:
+		}
 		if t.Failed() {
 			t.Logf("--- shared sluice output (%s) ---\n%s", p.addr, p.out.String())
 		}
@@ -306,14 +325,17 @@ func sharedSluice(t testing.TB) *sluiceProc {
 func stopSharedSluice() error {
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
-	if shared.proc == nil {
-		return nil
+	var errs []error
+	for _, d := range shared.died {
+		errs = append(errs, errors.New(d))
 	}
-	defer os.RemoveAll(shared.dir)
-	if err := shared.proc.stop(); err != nil {
-		return fmt.Errorf("%w\n--- output ---\n%s", err, shared.proc.out.String())
+	if shared.proc != nil {
+		defer os.RemoveAll(shared.dir)
+		if err := shared.proc.stop(); err != nil {
+			errs = append(errs, fmt.Errorf("%w\n--- output ---\n%s", err, shared.proc.out.String()))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
