@@ -22,6 +22,8 @@ const (
 	DefaultKafkaTimeout         = 10 * time.Second
 	DefaultHistoryBatchBytes    = 1 << 20
 	DefaultCloseGrace           = time.Second
+	DefaultFetchMaxWait         = 250 * time.Millisecond
+	DefaultMetadataMinAge       = 250 * time.Millisecond
 )
 
 // Config sets up a Server. The zero value of every field means its default.
@@ -87,6 +89,14 @@ type KafkaConfig struct {
 	// Timeout bounds the bridge's own Kafka requests (metadata, offsets,
 	// topic creation). Default: 10s.
 	Timeout time.Duration `yaml:"timeout"`
+	// FetchMaxWait is how long the shared tail's fetch waits at the broker
+	// for new records; a topic subscribed while a fetch waits starts
+	// flowing when that fetch returns. Default: 250ms.
+	FetchMaxWait time.Duration `yaml:"fetch_max_wait"`
+	// MetadataMinAge is the shortest time between metadata refreshes (and
+	// how long a metadata answer is reused), so a topic created on first use
+	// is seen within it. Default: 250ms.
+	MetadataMinAge time.Duration `yaml:"metadata_min_age"`
 	// HistoryBatchBytes bounds one fetch of a history reader. Default: 1 MiB.
 	HistoryBatchBytes int32 `yaml:"history_batch_bytes"`
 	// Opts are extra franz-go options (TLS, SASL, logging) that the binary
@@ -135,6 +145,12 @@ func (c *Config) setDefaults() {
 	}
 	if k.Timeout == 0 {
 		k.Timeout = DefaultKafkaTimeout
+	}
+	if k.FetchMaxWait == 0 {
+		k.FetchMaxWait = DefaultFetchMaxWait
+	}
+	if k.MetadataMinAge == 0 {
+		k.MetadataMinAge = DefaultMetadataMinAge
 	}
 	if k.HistoryBatchBytes == 0 {
 		k.HistoryBatchBytes = DefaultHistoryBatchBytes

@@ -18,6 +18,8 @@ func (s *Server) baseOpts() []kgo.Opt {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(s.cfg.Kafka.Brokers...),
 		kgo.ClientID(s.cfg.Kafka.ClientID),
+		kgo.MetadataMinAge(s.cfg.Kafka.MetadataMinAge),
+		kgo.FetchMaxWait(s.cfg.Kafka.FetchMaxWait),
 	}
 	return append(opts, s.cfg.Kafka.Opts...)
 }

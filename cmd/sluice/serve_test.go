@@ -60,6 +60,11 @@ func freePort(t *testing.T) string {
 // it exits 0.
 func startServe(t *testing.T, yaml string) *running {
 	t.Helper()
+	return startServeWith(t, yaml, false)
+}
+
+func startServeWith(t *testing.T, yaml string, isTLS bool) *running {
+	t.Helper()
 	dir := t.TempDir()
 	addr, kafkaAddr := freePort(t), freePort(t)
 	cfgPath := filepath.Join(dir, "sluice.yaml")
@@ -84,8 +89,12 @@ func startServe(t *testing.T, yaml string) *running {
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
+		if isTLS {
+			if c, err := net.Dial("tcp", addr); err == nil {
+				c.Close()
+				break
+			}
+		} else if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				break
