@@ -3,6 +3,7 @@ package bridge
 import (
 	"errors"
 	"fmt"
+	"path"
 	"time"
 
 	"github.com/sluicehq/sluice/topics"
@@ -22,6 +23,8 @@ const (
 	DefaultKafkaTimeout         = 10 * time.Second
 	DefaultHistoryBatchBytes    = 1 << 20
 	DefaultCloseGrace           = time.Second
+	DefaultMaxConnections       = 100000
+	DefaultMaxConnectionsPerIP  = 1000
 	DefaultFetchMaxWait         = 250 * time.Millisecond
 	DefaultMetadataMinAge       = 250 * time.Millisecond
 )
@@ -50,6 +53,26 @@ type Config struct {
 	// for Kafka's ack; past it the server stops reading that socket until
 	// acks arrive. Default: 256.
 	MaxInflightPublishes int `yaml:"max_inflight_publishes"`
+	// MaxConnections is how many sockets the process holds at once; an
+	// upgrade past it is refused with HTTP 503 and Retry-After.
+	// Default: 100000.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxConnectionsPerIP is how many sockets one client address may hold;
+	// an upgrade past it is refused with HTTP 503 and Retry-After.
+	// Default: 1000.
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
+	// PublishRate is how many publishes per second one socket may make
+	// (token bucket); a publish over it is answered rate_limited, never
+	// dropped silently. Default: 0 (no limit).
+	PublishRate float64 `yaml:"publish_rate"`
+	// PublishBurst is the token bucket's size. Default: PublishRate,
+	// at least 1.
+	PublishBurst int `yaml:"publish_burst"`
+	// MetricsTopics are topic patterns ('*' matches any run of characters)
+	// whose topics get their own label on the per-topic metrics; every
+	// other topic is counted as "other", so labels stay bounded.
+	// Default: none (every topic is "other").
+	MetricsTopics []string `yaml:"metrics_topics"`
 	// AllowedOrigins lists the Origin header values a browser upgrade may
 	// carry ("*" allows any). Requests without Origin (non-browser clients)
 	// are always allowed. Default: same origin as the Host header only.
@@ -124,6 +147,15 @@ func (c *Config) setDefaults() {
 	if c.MaxInflightPublishes == 0 {
 		c.MaxInflightPublishes = DefaultMaxInflightPublishes
 	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = DefaultMaxConnections
+	}
+	if c.MaxConnectionsPerIP == 0 {
+		c.MaxConnectionsPerIP = DefaultMaxConnectionsPerIP
+	}
+	if c.PublishBurst == 0 && c.PublishRate > 0 {
+		c.PublishBurst = max(1, int(c.PublishRate))
+	}
 	if c.AuthTimeout == 0 {
 		c.AuthTimeout = 10 * time.Second
 	}
@@ -181,6 +213,14 @@ func (c *Config) validate() error {
 	} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("%s: %d must not be negative", name, v))
+		}
+	}
+	if c.PublishRate < 0 {
+		errs = append(errs, fmt.Errorf("publish_rate: %v must not be negative", c.PublishRate))
+	}
+	for _, p := range c.MetricsTopics {
+		if _, err := path.Match(p, ""); err != nil {
+			errs = append(errs, fmt.Errorf("metrics_topics: pattern %q: %w", p, err))
 		}
 	}
 	if c.Kafka.Linger < 0 {

@@ -68,7 +68,8 @@ func (s *Server) runHistory(ctx context.Context, sub *subscription, from map[int
 						stopped = true
 						return
 					}
-					s.metrics.delivered(len(frame))
+					ts.counters.messages.Inc()
+					ts.counters.bytes.Add(float64(len(frame)))
 				}
 				c.next = rec.Offset + 1
 			}

@@ -3,6 +3,7 @@ package bridge
 import (
 	"hash/maphash"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -78,17 +79,19 @@ func (h *hub) remove(ts *topicState, stop func()) {
 type topicState struct {
 	name string
 
-	mu      sync.Mutex
-	subs    map[*subscription]struct{}
-	next    map[int32]int64 // partition → next offset the tail delivers
-	tailing bool
-	removed bool
+	mu       sync.Mutex
+	subs     map[*subscription]struct{}
+	next     map[int32]int64 // partition → next offset the tail delivers
+	tailing  bool
+	removed  bool
+	counters topicCounters // set before the topic is tailed
 }
 
 // deliver hands the tail's records of one partition to every live
 // subscriber. The frame is rendered at most once per record, and only if a
 // subscriber wants it.
 func (ts *topicState) deliver(partition int32, records []*kgo.Record, render func(*kgo.Record) []byte, m *metrics) {
+	now := time.Now()
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if ts.removed {
@@ -103,6 +106,7 @@ func (ts *topicState) deliver(partition int32, records []*kgo.Record, render fun
 			continue // delivered already (a fetch from before the topic was re-added)
 		}
 		var frame []byte
+		delivered := 0
 		for sub := range ts.subs {
 			c := sub.cursor(partition)
 			if c == nil || !c.live || rec.Offset < c.next {
@@ -116,7 +120,12 @@ func (ts *topicState) deliver(partition int32, records []*kgo.Record, render fun
 				frame = render(rec)
 			}
 			sub.sess.enqueue(frame)
-			m.delivered(len(frame))
+			delivered++
+		}
+		if delivered > 0 {
+			ts.counters.messages.Add(float64(delivered))
+			ts.counters.bytes.Add(float64(delivered * len(frame)))
+			m.fanoutLag.Observe(now.Sub(rec.Timestamp).Seconds())
 		}
 		next = rec.Offset + 1
 	}

@@ -1,6 +1,8 @@
 package bridge
 
 import (
+	"path"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -10,9 +12,14 @@ type metrics struct {
 	connections    *prometheus.GaugeVec
 	subscriptions  prometheus.Gauge
 	historyReaders prometheus.Gauge
-	messagesOut    prometheus.Counter
-	bytesOut       prometheus.Counter
+	messagesOut    *prometheus.CounterVec
+	bytesOut       *prometheus.CounterVec
+	messagesIn     *prometheus.CounterVec
+	bytesIn        *prometheus.CounterVec
 	publishes      prometheus.Counter
+	fanoutLag      prometheus.Histogram
+	rejected       *prometheus.CounterVec
+	topicPatterns  []string
 	publishLatency prometheus.Histogram
 	errors         *prometheus.CounterVec
 	closes         *prometheus.CounterVec
@@ -21,8 +28,9 @@ type metrics struct {
 	authFailures   *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, topicPatterns []string) (*metrics, error) {
 	m := &metrics{
+		topicPatterns: topicPatterns,
 		connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "sluice", Name: "connections",
 			Help: "Open WebSocket connections, by route (\"v1\" for the JSON protocol endpoint).",
@@ -33,12 +41,26 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		historyReaders: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "sluice", Name: "history_readers", Help: "Subscriptions currently catching up from Kafka history.",
 		}),
-		messagesOut: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "sluice", Name: "messages_out_total", Help: "Message frames queued to sockets.",
+		messagesOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sluice", Name: "messages_out_total", Help: "Message frames queued to sockets, by topic label (metrics_topics pattern or \"other\").",
+		}, []string{"topic"}),
+		bytesOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sluice", Name: "message_bytes_out_total", Help: "Bytes of message frames queued to sockets, by topic label.",
+		}, []string{"topic"}),
+		messagesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sluice", Name: "messages_in_total", Help: "Records published by sockets and acknowledged by Kafka, by topic label.",
+		}, []string{"topic"}),
+		bytesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sluice", Name: "message_bytes_in_total", Help: "Bytes (key and value as written) of acknowledged publishes, by topic label.",
+		}, []string{"topic"}),
+		fanoutLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "sluice", Name: "fanout_lag_seconds",
+			Help:    "Time from a record's Kafka timestamp to its frame being queued to the live subscribers (once per record).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}),
-		bytesOut: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "sluice", Name: "message_bytes_out_total", Help: "Bytes of message frames queued to sockets.",
-		}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sluice", Name: "rejected_upgrades_total", Help: "WebSocket upgrades refused before the handshake, by reason.",
+		}, []string{"reason"}),
 		publishes: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "sluice", Name: "publishes_total", Help: "Publishes acknowledged by Kafka.",
 		}),
@@ -67,7 +89,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{
-		m.connections, m.subscriptions, m.historyReaders, m.messagesOut, m.bytesOut, m.publishes,
+		m.connections, m.subscriptions, m.historyReaders, m.messagesOut, m.bytesOut, m.messagesIn, m.bytesIn,
+		m.publishes, m.fanoutLag, m.rejected,
 		m.publishLatency, m.errors, m.closes, m.decodeFailures, m.schemaFailures, m.authFailures,
 	} {
 		if err := reg.Register(c); err != nil {
@@ -83,7 +106,29 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-func (m *metrics) delivered(n int) {
-	m.messagesOut.Inc()
-	m.bytesOut.Add(float64(n))
+// otherTopics is the topic label of every topic no metrics_topics
+// pattern matches.
+const otherTopics = "other"
+
+// topicLabel maps a topic to its bounded label: the first metrics_topics
+// pattern it matches, or "other".
+func (m *metrics) topicLabel(topic string) string {
+	for _, p := range m.topicPatterns {
+		if ok, _ := path.Match(p, topic); ok {
+			return p
+		}
+	}
+	return otherTopics
+}
+
+// topicCounters are one topic's out-counters, resolved once per topic so
+// the fan-out does no label lookup per record.
+type topicCounters struct {
+	messages prometheus.Counter
+	bytes    prometheus.Counter
+}
+
+func (m *metrics) countersFor(topic string) topicCounters {
+	label := m.topicLabel(topic)
+	return topicCounters{messages: m.messagesOut.WithLabelValues(label), bytes: m.bytesOut.WithLabelValues(label)}
 }

@@ -84,6 +84,10 @@ func (s *session) handleRouteFrame(mt int, data []byte) {
 // Kafka unless every check passed.
 func (s *session) produce(id, topic string, key, value []byte, isJSON bool, headers map[string]string) {
 	received := time.Now()
+	if s.publishLimit != nil && !s.publishLimit.Allow() {
+		s.reply(id, &opError{code: CodeRateLimited, msg: fmt.Sprintf("more than %g publishes per second on this socket (publish_rate); retry later", s.srv.cfg.PublishRate), topic: topic})
+		return
+	}
 	if err := s.srv.ensureTopic(s.ctx, topic); err != nil {
 		s.reply(id, withTopic(err, topic))
 		return
@@ -135,6 +139,9 @@ func (s *session) produce(id, topic string, key, value []byte, isJSON bool, head
 			return
 		}
 		s.srv.metrics.publishes.Inc()
+		label := s.srv.metrics.topicLabel(topic)
+		s.srv.metrics.messagesIn.WithLabelValues(label).Inc()
+		s.srv.metrics.bytesIn.WithLabelValues(label).Add(float64(len(r.Key) + len(r.Value)))
 		s.srv.metrics.publishLatency.Observe(time.Since(received).Seconds())
 		s.enqueue(replyFrame(publishedReply{Op: "published", ID: id, Topic: topic, Partition: r.Partition, Offset: r.Offset}))
 	})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/sluicehq/sluice/topics"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/time/rate"
 )
 
 // ProtocolPath is where the JSON protocol is served.
@@ -58,6 +60,8 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[*session]struct{}
 	closed   bool
+	conns    int            // sockets admitted, counted before the upgrade
+	perIP    map[string]int // sockets admitted per client address
 }
 
 // New validates cfg, connects the shared Kafka client and starts the tail.
@@ -75,7 +79,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	m, err := newMetrics(deps.Registerer)
+	m, err := newMetrics(deps.Registerer, cfg.MetricsTopics)
 	if err != nil {
 		return nil, fmt.Errorf("registering bridge metrics: %w", err)
 	}
@@ -88,6 +92,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		router:   router,
 		hub:      newHub(),
 		sessions: make(map[*session]struct{}),
+		perIP:    make(map[string]int),
 	}
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:  1024,
@@ -154,14 +159,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusUpgradeRequired, "bad_request", "this endpoint speaks WebSocket only")
 		return
 	}
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		w.Header().Set("Retry-After", "1")
-		httpError(w, http.StatusServiceUnavailable, "unavailable", "server is shutting down")
+	ip := clientIP(r)
+	if reason := s.admit(ip); reason != "" {
+		s.metrics.rejected.WithLabelValues(reason).Inc()
+		w.Header().Set("Retry-After", "5")
+		httpError(w, http.StatusServiceUnavailable, "unavailable", "connection refused: "+reason)
 		return
 	}
+	admitted := true
+	defer func() {
+		if admitted {
+			s.release(ip)
+		}
+	}()
 
 	principal, status, err := s.authenticateUpgrade(r, route != nil)
 	if err != nil {
@@ -186,12 +196,49 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the upgrader answered the request already
 	}
 	sess := s.newSession(conn, r, principal, route, routeTopic)
+	sess.ip = ip
 	if !s.track(sess) {
 		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(CloseGoingAway, "shutting down"), time.Now().Add(time.Second))
 		_ = conn.Close()
 		return
 	}
 	s.run(sess)
+}
+
+// admit counts a connection attempt against the process and per-address
+// limits, and returns the limit it would break ("" when admitted).
+func (s *Server) admit(ip string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return "shutting_down"
+	case s.conns >= s.cfg.MaxConnections:
+		return "max_connections"
+	case s.perIP[ip] >= s.cfg.MaxConnectionsPerIP:
+		return "max_connections_per_ip"
+	}
+	s.conns++
+	s.perIP[ip]++
+	return ""
+}
+
+// release gives back what admit took.
+func (s *Server) release(ip string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.conns--
+	if s.perIP[ip]--; s.perIP[ip] <= 0 {
+		delete(s.perIP, ip)
+	}
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // authenticateUpgrade verifies a token brought on the upgrade request, in
@@ -255,6 +302,9 @@ func (s *Server) newSession(conn *websocket.Conn, r *http.Request, p Principal, 
 	if p != nil {
 		sess.principal.Store(&principalBox{p})
 	}
+	if s.cfg.PublishRate > 0 {
+		sess.publishLimit = rate.NewLimiter(rate.Limit(s.cfg.PublishRate), s.cfg.PublishBurst)
+	}
 	return sess
 }
 
@@ -274,6 +324,7 @@ func (s *Server) track(sess *session) bool {
 func (s *Server) run(sess *session) {
 	defer s.wg.Done()
 	s.metrics.connections.WithLabelValues(sess.routeLabel).Inc()
+	sess.log.Info("connection opened")
 	go sess.writeLoop()
 
 	var authTimer *time.Timer

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/sluicehq/sluice/topics"
+	"golang.org/x/time/rate"
 )
 
 // closeReason records why a session ended, for logs and metrics.
@@ -87,6 +88,9 @@ type session struct {
 	// subs is owned by the read loop while it runs, then by cleanup.
 	subsMu sync.Mutex
 	subs   map[string]*subscription
+
+	ip           string
+	publishLimit *rate.Limiter // nil when publish_rate is 0
 
 	inflight   chan struct{}
 	denials    denialWindow

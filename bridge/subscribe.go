@@ -132,6 +132,9 @@ func (s *Server) join(ctx context.Context, sub *subscription, from fromSpec, onG
 	}
 	defer ts.mu.Unlock()
 
+	if !ts.tailing {
+		ts.counters = s.metrics.countersFor(sub.topic)
+	}
 	add := map[int32]kgo.Offset{}
 	for p, o := range end {
 		if _, tailed := ts.next[p]; !tailed {
