@@ -63,7 +63,7 @@ func (f frame) String() string {
 
 // wsClient is a test WebSocket client. A goroutine reads every frame into
 // a list the test inspects with the wait helpers; a client dialled with
-// noRead never reads (a stalled consumer).
+// noRead does not read (a stalled consumer) until startReading.
 type wsClient struct {
 	t    testing.TB
 	name string
@@ -128,13 +128,15 @@ func tryDial(t testing.TB, url string, o dialOpts) (*wsClient, error) {
 	}
 	c := &wsClient{t: t, name: url, conn: conn, keepBody: !o.dropValues, done: make(chan struct{})}
 	t.Cleanup(func() { _ = conn.Close() })
-	if o.noRead {
-		close(c.done)
-		return c, nil
+	if !o.noRead {
+		c.startReading()
 	}
-	go c.readLoop()
 	return c, nil
 }
+
+// startReading starts the reader; dial does it unless noRead was given.
+// Call it at most once.
+func (c *wsClient) startReading() { go c.readLoop() }
 
 func (c *wsClient) readLoop() {
 	defer close(c.done)

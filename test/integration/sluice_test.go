@@ -53,6 +53,7 @@ type sluiceProc struct {
 	waitErr error         // cmd.Wait's result, read after done
 
 	stopOnce sync.Once
+	exitCode int
 	stopErr  error
 }
 
@@ -190,26 +191,33 @@ func (p *sluiceProc) wait(timeout time.Duration) (int, error) {
 	return -1, p.waitErr
 }
 
-// stop sends SIGTERM and reports an error unless the process exits 0 in
-// time. Only the first call stops; later ones return its result.
-func (p *sluiceProc) stop() error {
+// terminate sends SIGTERM and returns the exit code, killing the process
+// if it has not exited within stopTimeout. Only the first call signals;
+// later ones return its result.
+func (p *sluiceProc) terminate() (int, error) {
 	p.stopOnce.Do(func() {
 		select {
 		case <-p.done:
-			p.stopErr = fmt.Errorf("had exited before it was stopped: %v", p.waitErr)
+			p.exitCode, p.stopErr = -1, fmt.Errorf("had exited before it was stopped: %v", p.waitErr)
 			return
 		default:
 		}
 		_ = p.signal(syscall.SIGTERM)
-		code, err := p.wait(stopTimeout)
-		switch {
-		case err != nil:
-			p.stopErr = err
-		case code != 0:
-			p.stopErr = fmt.Errorf("exited %d after SIGTERM, want 0", code)
-		}
+		p.exitCode, p.stopErr = p.wait(stopTimeout)
 	})
-	return p.stopErr
+	return p.exitCode, p.stopErr
+}
+
+// stop terminates the process and reports an error unless it exited 0.
+func (p *sluiceProc) stop() error {
+	code, err := p.terminate()
+	switch {
+	case err != nil:
+		return err
+	case code != 0:
+		return fmt.Errorf("exited %d after SIGTERM, want 0", code)
+	}
+	return nil
 }
 
 func (p *sluiceProc) httpURL(path string) string { return "http://" + p.addr + path }
