@@ -71,11 +71,12 @@ type wsClient struct {
 
 	writeMu sync.Mutex
 
-	mu       sync.Mutex
-	frames   []frame
-	keepBody bool  // keep message values (false drops them after decoding)
-	readErr  error // what ended the reader
-	done     chan struct{}
+	mu         sync.Mutex
+	frames     []frame
+	keepBody   bool  // keep message values (false drops them after decoding)
+	closeAfter int   // see dialOpts
+	readErr    error // what ended the reader
+	done       chan struct{}
 }
 
 // dialOpts tune dial.
@@ -87,6 +88,9 @@ type dialOpts struct {
 	// recvBuffer, when positive, is the socket's SO_RCVBUF, set before
 	// connecting.
 	recvBuffer int
+	// closeAfter, when positive, closes the connection once that many
+	// message frames were read: a client that goes away mid-stream.
+	closeAfter int
 }
 
 // dial connects to url and starts reading; the connection is closed at
@@ -126,7 +130,7 @@ func tryDial(t testing.TB, url string, o dialOpts) (*wsClient, error) {
 		}
 		return nil, err
 	}
-	c := &wsClient{t: t, name: url, conn: conn, keepBody: !o.dropValues, done: make(chan struct{})}
+	c := &wsClient{t: t, name: url, conn: conn, keepBody: !o.dropValues, closeAfter: o.closeAfter, done: make(chan struct{})}
 	t.Cleanup(func() { _ = conn.Close() })
 	if !o.noRead {
 		c.startReading()
@@ -140,7 +144,15 @@ func (c *wsClient) startReading() { go c.readLoop() }
 
 func (c *wsClient) readLoop() {
 	defer close(c.done)
+	messages := 0
 	for {
+		if c.closeAfter > 0 && messages == c.closeAfter {
+			_ = c.conn.Close()
+			c.mu.Lock()
+			c.readErr = errClosedByClient
+			c.mu.Unlock()
+			return
+		}
 		_, data, err := c.conn.ReadMessage()
 		if err != nil {
 			c.mu.Lock()
@@ -161,8 +173,15 @@ func (c *wsClient) readLoop() {
 		c.mu.Lock()
 		c.frames = append(c.frames, f)
 		c.mu.Unlock()
+		if f.Op == "message" {
+			messages++
+		}
 	}
 }
+
+// errClosedByClient ends the reader of a client that closed after
+// dialOpts.closeAfter messages.
+var errClosedByClient = errors.New("closed by the test client")
 
 // send writes v as a JSON text frame.
 func (c *wsClient) send(v any) {
