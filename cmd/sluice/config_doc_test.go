@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // configDoc is the reference of every configuration key.
@@ -73,6 +74,30 @@ func TestConfigDocCoversEveryKey(t *testing.T) {
 			t.Errorf("%s: the row of %s does not name its environment variable `%s`", configDoc, key, envName(key))
 		}
 	}
+}
+
+// TestEveryEnvKeyParses sets every key the reference documents with an
+// environment variable from a sample value of its type, so that a key of a
+// type setFromString cannot parse is caught before a user sets it.
+func TestEveryEnvKeyParses(t *testing.T) {
+	cfg := defaultConfig()
+	walkKeys(reflect.ValueOf(&cfg).Elem(), "", func(key string, v reflect.Value) {
+		if v.Kind() == reflect.Map {
+			return // file only, documented so
+		}
+		sample := map[reflect.Kind]string{
+			reflect.String: "x", reflect.Bool: "true", reflect.Slice: "a,b", reflect.Pointer: "true",
+			reflect.Int: "1", reflect.Int8: "1", reflect.Int16: "1", reflect.Int32: "1", reflect.Int64: "1",
+			reflect.Uint: "1", reflect.Uint8: "1", reflect.Uint16: "1", reflect.Uint32: "1", reflect.Uint64: "1",
+			reflect.Float32: "1.5", reflect.Float64: "1.5",
+		}[v.Kind()]
+		if v.Type() == reflect.TypeOf(time.Duration(0)) {
+			sample = "1s"
+		}
+		if err := setFromString(reflect.New(v.Type()).Elem(), sample); err != nil {
+			t.Errorf("%s=%s: %v", envName(key), sample, err)
+		}
+	})
 }
 
 // TestConfigDocHasNoStaleKeys fails when docs/configuration.md documents

@@ -42,15 +42,18 @@ register() { # register FILE TYPE
   log "subject $subject ($type) from $(basename "$file")"
   # --fail-with-body needs curl 7.76; the image may have an older one.
   code=$(curl --silent --show-error --retry 5 --retry-connrefused \
-    -o /tmp/register.out -w '%{http_code}' \
+    -o "$response" -w '%{http_code}' \
     -X POST -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
     --data-binary "$body" "$SCHEMA_REGISTRY_URL/subjects/$subject/versions")
-  log "  HTTP $code $(cat /tmp/register.out)"
+  log "  HTTP $code $(cat "$response")"
   case $code in
     2??) ;;
     *) log "registering $subject failed"; exit 1 ;;
   esac
 }
+
+response=$(mktemp)
+trap 'rm -f "$response"' EXIT
 
 shopt -s nullglob
 found=0
