@@ -24,6 +24,7 @@ const (
 	DefaultHistoryBatchBytes    = 1 << 20
 	DefaultCloseGrace           = time.Second
 	DefaultMaxConnections       = 100000
+	DefaultMaxUnacked           = 1000
 	DefaultMaxConnectionsPerIP  = 1000
 	DefaultFetchMaxWait         = 250 * time.Millisecond
 	DefaultMetadataMinAge       = 250 * time.Millisecond
@@ -73,6 +74,10 @@ type Config struct {
 	// other topic is counted as "other", so labels stay bounded.
 	// Default: none (every topic is "other").
 	MetricsTopics []string `yaml:"metrics_topics"`
+	// MaxUnacked is how many records of a group subscription may wait for
+	// the client's ack; past it delivery pauses until acks arrive.
+	// Default: 1000.
+	MaxUnacked int `yaml:"max_unacked"`
 	// AllowedOrigins lists the Origin header values a browser upgrade may
 	// carry ("*" allows any). Requests without Origin (non-browser clients)
 	// are always allowed. Default: same origin as the Host header only.
@@ -146,6 +151,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxInflightPublishes == 0 {
 		c.MaxInflightPublishes = DefaultMaxInflightPublishes
+	}
+	if c.MaxUnacked == 0 {
+		c.MaxUnacked = DefaultMaxUnacked
 	}
 	if c.MaxConnections == 0 {
 		c.MaxConnections = DefaultMaxConnections

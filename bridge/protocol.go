@@ -77,6 +77,10 @@ type inbound struct {
 	Headers  map[string]string `json:"headers,omitempty"`
 	Token    string            `json:"token,omitempty"`
 	Filter   *filterSpec       `json:"filter,omitempty"`
+	Group    string            `json:"group,omitempty"`
+	// Partition and Offset are the fields of an ack.
+	Partition *int32 `json:"partition,omitempty"`
+	Offset    *int64 `json:"offset,omitempty"`
 }
 
 // filterSpec is the optional record filter of a subscribe op.

@@ -296,6 +296,7 @@ func (s *Server) newSession(conn *websocket.Conn, r *http.Request, p Principal, 
 		closing:    make(chan struct{}),
 		writerDone: make(chan struct{}),
 		subs:       make(map[string]*subscription),
+		groups:     make(map[string]*groupSub),
 		inflight:   make(chan struct{}, s.cfg.MaxInflightPublishes),
 	}
 	sess.log = s.log.With("remote", r.RemoteAddr, "path", label)

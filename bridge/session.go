@@ -88,6 +88,7 @@ type session struct {
 	// subs is owned by the read loop while it runs, then by cleanup.
 	subsMu sync.Mutex
 	subs   map[string]*subscription
+	groups map[string]*groupSub
 
 	ip           string
 	publishLimit *rate.Limiter // nil when publish_rate is 0

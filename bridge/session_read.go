@@ -107,10 +107,12 @@ func (s *session) handleFrame(mt int, data []byte) {
 		s.enqueue(replyFrame(idReply{Op: "pong", ID: in.ID}))
 	case "auth":
 		s.authOp(&in)
+	case "ack":
+		s.ackOp(&in)
 	case "":
 		s.reply(in.ID, newOpError(CodeBadRequest, "frame has no \"op\""))
 	default:
-		s.reply(in.ID, newOpError(CodeBadRequest, "unknown op %q: want subscribe, unsubscribe, publish, ping or auth", in.Op))
+		s.reply(in.ID, newOpError(CodeBadRequest, "unknown op %q: want subscribe, unsubscribe, publish, ack, ping or auth", in.Op))
 	}
 }
 

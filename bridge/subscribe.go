@@ -35,7 +35,9 @@ func (s *session) subscribe(in *inbound) {
 	}
 	s.subsMu.Lock()
 	_, dup := s.subs[topic]
-	count := len(s.subs)
+	_, dupGroup := s.groups[topic]
+	dup = dup || dupGroup
+	count := len(s.subs) + len(s.groups)
 	s.subsMu.Unlock()
 	if dup {
 		s.reply(in.ID, &opError{code: CodeBadRequest, msg: "already subscribed to " + topic + "; unsubscribe first", topic: topic})
@@ -62,6 +64,10 @@ func (s *session) subscribe(in *inbound) {
 		s.reply(in.ID, withTopic(err, topic))
 		return
 	}
+	if in.Group != "" {
+		s.subscribeGroup(in, sub.filter, from)
+		return
+	}
 	if err := s.srv.join(s.ctx, sub, from, in.OnGap); err != nil {
 		s.reply(in.ID, withTopic(err, topic))
 		return
@@ -72,12 +78,21 @@ func (s *session) subscribe(in *inbound) {
 	s.srv.metrics.subscriptions.Inc()
 }
 
-// unsubscribe answers an unsubscribe op.
+// unsubscribe answers an unsubscribe op. Leaving a group commits what the
+// client acknowledged first.
 func (s *session) unsubscribe(in *inbound) {
 	s.subsMu.Lock()
 	sub, ok := s.subs[in.Topic]
 	delete(s.subs, in.Topic)
+	g := s.groups[in.Topic]
+	delete(s.groups, in.Topic)
 	s.subsMu.Unlock()
+	if g != nil {
+		g.stop()
+		s.srv.metrics.subscriptions.Dec()
+		s.enqueue(replyFrame(topicReply{Op: "unsubscribed", ID: in.ID, Topic: in.Topic}))
+		return
+	}
 	if !ok {
 		s.reply(in.ID, &opError{code: CodeNotFound, msg: "not subscribed to " + in.Topic, topic: in.Topic})
 		return
@@ -97,11 +112,15 @@ func (s *session) dropSubscription(sub *subscription) {
 // leaveAll ends every subscription of a closing session.
 func (s *session) leaveAll() {
 	s.subsMu.Lock()
-	subs := s.subs
-	s.subs = map[string]*subscription{}
+	subs, groups := s.subs, s.groups
+	s.subs, s.groups = map[string]*subscription{}, map[string]*groupSub{}
 	s.subsMu.Unlock()
 	for _, sub := range subs {
 		s.srv.leave(sub)
+	}
+	for _, g := range groups {
+		g.stop()
+		s.srv.metrics.subscriptions.Dec()
 	}
 }
 
