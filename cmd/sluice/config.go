@@ -115,6 +115,9 @@ func applyEnv(cfg *Config, lookup func(string) (string, bool)) ([]string, error)
 	var set []string
 	var errs []error
 	walkKeys(reflect.ValueOf(cfg).Elem(), "", func(key string, v reflect.Value) {
+		if v.Kind() == reflect.Map {
+			return // maps (registry.subjects) come from the file only
+		}
 		name := envName(key)
 		raw, ok := lookup(name)
 		if !ok {
@@ -191,6 +194,12 @@ func setFromString(v reflect.Value, raw string) error {
 			return fmt.Errorf("%q is not a whole number", raw)
 		}
 		v.SetInt(n)
+	case reflect.Float32, reflect.Float64:
+		f, err := strconv.ParseFloat(raw, v.Type().Bits())
+		if err != nil {
+			return fmt.Errorf("%q is not a number", raw)
+		}
+		v.SetFloat(f)
 	case reflect.Slice:
 		var parts []string
 		for _, p := range strings.Split(raw, ",") {
