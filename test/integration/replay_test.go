@@ -185,6 +185,9 @@ func TestReplaySeam(t *testing.T) {
 	// once the preloaded records arrived and the gauge is back at zero it
 	// has handed over to the tail (no other test replays meanwhile).
 	eventually(t, time.Minute, func() (bool, string) {
+		if err := p.exited(); err != nil {
+			t.Fatal(err)
+		}
 		got := len(c.messages(topic))
 		n, err := p.metric("sluice_history_readers")
 		return got >= preloaded && err == nil && n == 0,

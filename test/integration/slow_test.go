@@ -45,6 +45,9 @@ write_timeout: 2s
 	}
 	// The stalled socket never reads its "subscribed": count instead.
 	eventually(t, waitTimeout, func() (bool, string) {
+		if err := p.exited(); err != nil {
+			t.Fatal(err)
+		}
 		n, err := p.metric("sluice_subscriptions")
 		return err == nil && n == fast+1, fmt.Sprintf("sluice_subscriptions = %v (%v), want %d", n, err, fast+1)
 	})

@@ -168,6 +168,16 @@ func (p *sluiceProc) waitReady() error {
 	return fmt.Errorf("sluice on %s not ready after %v (last: %s)", p.addr, readyTimeout, last)
 }
 
+// exited returns an error if the process has exited, nil while it runs.
+func (p *sluiceProc) exited() error {
+	select {
+	case <-p.done:
+		return fmt.Errorf("sluice on %s exited: %v", p.addr, p.waitErr)
+	default:
+		return nil
+	}
+}
+
 // signal sends sig to the process.
 func (p *sluiceProc) signal(sig syscall.Signal) error { return p.cmd.Process.Signal(sig) }
 
@@ -229,6 +239,9 @@ func (p *sluiceProc) metric(series string) (float64, error) {
 	client := &http.Client{Timeout: 5 * time.Second}
 	resp, err := client.Get(p.httpURL("/metrics"))
 	if err != nil {
+		if exitErr := p.exited(); exitErr != nil {
+			return 0, exitErr
+		}
 		return 0, err
 	}
 	defer resp.Body.Close()
