@@ -118,8 +118,11 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 2
 	}
 	cfg, src, err := cf.load(os.LookupEnv)
+	if err == nil {
+		err = validateAll(ctx, cfg)
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "sluice: %v\n", err)
+		fmt.Fprintf(stderr, "sluice: %v (serve refuses to start):\n%s\n", errInvalidConfig, report(explain(cf.config, err)))
 		return 2
 	}
 	if err := serve(ctx, cfg, src, stdout); err != nil {
@@ -142,7 +145,7 @@ func checkConfigCommand(ctx context.Context, args []string, stdout, stderr io.Wr
 		err = validateAll(ctx, cfg)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "sluice: configuration is not valid:\n%v\n", err)
+		fmt.Fprintf(stderr, "sluice: %v:\n%s\n", errInvalidConfig, report(explain(cf.config, err)))
 		return 2
 	}
 	fmt.Fprintln(stdout, "configuration is valid")

@@ -34,6 +34,10 @@ type Config struct {
 	// kafka.brokers is empty. Default: "127.0.0.1:9092".
 	EmbeddedKafkaListen string `yaml:"embedded_kafka_listen"`
 
+	// PprofListen, when set, serves Go's net/http/pprof profiles on this
+	// address, which must be loopback. Default: "" (off).
+	PprofListen string `yaml:"pprof_listen"`
+
 	// Bridge holds the WebSocket side: kafka, routes and limits.
 	Bridge bridge.Config `yaml:",inline"`
 	// Auth decides who may subscribe and publish.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strconv"
 	"strings"
@@ -118,6 +119,16 @@ func serve(ctx context.Context, cfg Config, src source, stdout io.Writer) error 
 		slog.String("protocol_url", scheme+"://"+ln.Addr().String()+bridge.ProtocolPath),
 		slog.String("brokers", strings.Join(cfg.Bridge.Kafka.Brokers, ",")),
 		slog.String("auth", cfg.Auth.Mode))
+
+	if cfg.PprofListen != "" {
+		stopPprof, err := startPprof(cfg.PprofListen, logger)
+		if err != nil {
+			_ = ln.Close()
+			_ = srv.Shutdown(context.Background())
+			return err
+		}
+		defer stopPprof()
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
@@ -248,6 +259,9 @@ func validateAll(ctx context.Context, cfg Config) error {
 	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("listen %q: %w", cfg.Listen, err))
 	}
+	if cfg.PprofListen != "" && !isLoopback(cfg.PprofListen) {
+		errs = append(errs, fmt.Errorf("pprof_listen %q: profiles are served on a loopback address only", cfg.PprofListen))
+	}
 	if (cfg.TLS.CertFile == "") != (cfg.TLS.KeyFile == "") {
 		errs = append(errs, errors.New("tls: give both cert_file and key_file"))
 	}
@@ -265,4 +279,22 @@ func validateAll(ctx context.Context, cfg Config) error {
 	}
 	cancel()
 	return errors.Join(errs...)
+}
+
+// startPprof serves net/http/pprof on its own loopback listener.
+func startPprof(addr string, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof_listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	logger.Info("pprof listening", slog.String("addr", ln.Addr().String()))
+	return func() { _ = srv.Close() }, nil
 }

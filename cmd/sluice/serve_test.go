@@ -292,21 +292,28 @@ func TestEnvOverridesFileAndFlagsOverrideEnv(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	for _, tc := range []struct {
-		name, yaml, want string
+		name, yaml, want, hint string
 	}{
-		{"unknown key", "listen: 127.0.0.1:1\nauth: {mode: none}\nlistne: x\n", "line 3: field listne not found"},
-		{"wrong type", "auth: {mode: none}\nmax_subscriptions: lots\n", "line 2"},
-		{"bad route", "auth: {mode: none}\nroutes:\n  - {path: chat, topic: chat}\n", "path must start with '/'"},
-		{"bad compression", "auth: {mode: none}\nkafka: {compression: brotli}\n", "brotli"},
-		{"jwt without key", "auth: {mode: jwt}\n", "auth"},
+		{"unknown key", "listen: 127.0.0.1:1\nauth: {mode: none}\nlistne: x\n", "c.yaml:3: field listne not found", "unknown key"},
+		{"wrong type", "auth: {mode: none}\nmax_subscriptions: lots\n", "c.yaml:2: cannot unmarshal", "takes a number"},
+		{"bad duration", "auth: {mode: none}\nwrite_timeout: soon\n", "c.yaml:2:", "durations are written"},
+		{"bad route", "auth: {mode: none}\nroutes:\n  - {path: chat, topic: chat}\n", "c.yaml:3: routes: route \"chat\": path must start with '/'", "route paths look like"},
+		{"bad compression", "auth: {mode: none}\nkafka:\n  compression: brotli\n", "c.yaml:3: kafka.compression", "use none, gzip"},
+		{"jwt without key", "auth: {mode: jwt}\n", "c.yaml:1: auth", "auth.mode jwt needs"},
+		{"unreadable key file", "auth:\n  mode: jwt\n  jwt:\n    public_key_files: [/nonexistent/key.pem]\n", "c.yaml:4: auth", "check it exists"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "c.yaml")
 			os.WriteFile(path, []byte(tc.yaml), 0o600)
 			var out, errOut bytes.Buffer
 			code := run(t.Context(), []string{"check-config", "--config", path}, &out, &errOut)
-			if code != 2 || !strings.Contains(errOut.String(), tc.want) {
-				t.Fatalf("check-config exit %d, stderr:\n%s\nwant exit 2 mentioning %q", code, errOut.String(), tc.want)
+			if code != 2 || !strings.Contains(errOut.String(), tc.want) || !strings.Contains(errOut.String(), tc.hint) {
+				t.Fatalf("check-config exit %d, stderr:\n%s\nwant exit 2 mentioning %q and %q", code, errOut.String(), tc.want, tc.hint)
+			}
+			// serve refuses to start on the same errors.
+			errOut.Reset()
+			if code := run(t.Context(), []string{"serve", "--config", path}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), tc.want) {
+				t.Fatalf("serve exit %d, stderr:\n%s", code, errOut.String())
 			}
 		})
 	}
