@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+const usage = `sluice-bench measures Sluice against a real Kafka broker.
+
+Usage:
+  sluice-bench --scenario S [flags]
+
+Scenarios:
+  publish      N sockets publish records of --size bytes as fast as acks allow;
+               then the raw franz-go producer writes the same records (ratio).
+  fanout       M sockets subscribe to one topic fed by a producer at --rate;
+               then a bare gorilla/websocket broadcast server does the same (ratio).
+  connections  K idle sockets with one subscription each; Sluice's memory and
+               goroutines per connection and the time to accept them.
+  schema       publish to a plain topic and to an Avro-governed one (ratio is the
+               cost of governance), then the raw franz-go producer.
+
+Without --brokers a Kafka broker is started (test/kafkatest; needs java and
+Maven). Without --sluice-url ./cmd/sluice is built (or --sluice-bin used) and
+started as a separate process. All traffic stays on loopback.
+
+Flags:
+`
+
+// Defaults of the flags whose default depends on the scenario.
+const (
+	defaultPublishSockets     = 8
+	defaultFanoutSockets      = 1000
+	defaultConnectionsSockets = 10000
+)
+
+// options is the parsed command line.
+type options struct {
+	scenario        string
+	duration        time.Duration
+	warmup          time.Duration
+	sockets         int
+	size            int
+	rate            int
+	inflight        int
+	partitions      int
+	brokers         string
+	sluiceURL       string
+	sluicePID       int
+	sluiceBin       string
+	sourceAddrs     int
+	dialConcurrency int
+	linger          time.Duration
+	sendQueue       int
+	baseline        bool
+	jsonOut         bool
+	progress        bool
+}
+
+func (o *options) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.scenario, "scenario", "", "publish, fanout, connections or schema (required)")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time of each phase (bounded: at most 10m)")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured traffic before each phase's measurement")
+	fs.IntVar(&o.sockets, "sockets", 0, fmt.Sprintf("WebSocket connections; 0 is the scenario's default (publish and schema %d, fanout %d, connections %d)", defaultPublishSockets, defaultFanoutSockets, defaultConnectionsSockets))
+	fs.IntVar(&o.size, "size", 1024, "record value size in bytes (JSON)")
+	fs.IntVar(&o.rate, "rate", 1000, "fanout: records/s the producer writes; 0 is flat out")
+	fs.IntVar(&o.inflight, "inflight", 64, "publish: publishes per socket (and per raw producer goroutine) awaiting their ack")
+	fs.IntVar(&o.partitions, "partitions", 3, "partitions of the topics the bench creates (fanout uses 1)")
+	fs.StringVar(&o.brokers, "brokers", "", "Kafka bootstrap address on loopback; empty starts a broker (test/kafkatest)")
+	fs.StringVar(&o.sluiceURL, "sluice-url", "", "base URL of a running Sluice (http://127.0.0.1:8080); empty starts one")
+	fs.IntVar(&o.sluicePID, "sluice-pid", 0, "with --sluice-url: its process id, for RSS and CPU figures")
+	fs.StringVar(&o.sluiceBin, "sluice-bin", "", "sluice binary to start; empty builds ./cmd/sluice")
+	fs.IntVar(&o.sourceAddrs, "source-addrs", 8, "client source addresses 127.0.0.2… used round-robin, so sockets can exceed one address's ephemeral ports")
+	fs.IntVar(&o.dialConcurrency, "dial-concurrency", 64, "WebSocket handshakes in flight at once")
+	fs.DurationVar(&o.linger, "linger", 0, "producer linger of Sluice (kafka.linger) and of the raw franz-go producer")
+	fs.IntVar(&o.sendQueue, "send-queue", 1024, "frames queued per socket before it is a slow consumer (Sluice send_queue_length and the bare server)")
+	fs.BoolVar(&o.baseline, "baseline", true, "run the comparison baseline (raw franz-go, bare broadcast server)")
+	fs.BoolVar(&o.jsonOut, "json", false, "print the result as JSON on stdout (the table goes to stderr)")
+	fs.BoolVar(&o.progress, "progress", true, "show a progress bar when stderr is a terminal")
+}
+
+// Bounds that keep every run finite.
+const (
+	maxDuration = 10 * time.Minute
+	maxSockets  = 500_000
+	maxSize     = 1 << 20
+)
+
+// validate reports every problem with o and fills scenario defaults.
+func (o *options) validate() error {
+	var errs []error
+	switch o.scenario {
+	case "publish", "schema":
+		if o.sockets == 0 {
+			o.sockets = defaultPublishSockets
+		}
+	case "fanout":
+		if o.sockets == 0 {
+			o.sockets = defaultFanoutSockets
+		}
+	case "connections":
+		if o.sockets == 0 {
+			o.sockets = defaultConnectionsSockets
+		}
+	case "":
+		errs = append(errs, errors.New("--scenario is required"))
+	default:
+		errs = append(errs, fmt.Errorf("--scenario %q: want publish, fanout, connections or schema", o.scenario))
+	}
+	if o.duration <= 0 || o.duration > maxDuration {
+		errs = append(errs, fmt.Errorf("--duration %v: want more than 0 and at most %v", o.duration, maxDuration))
+	}
+	if o.warmup < 0 || o.warmup > maxDuration {
+		errs = append(errs, fmt.Errorf("--warmup %v: want 0 to %v", o.warmup, maxDuration))
+	}
+	if o.sockets < 0 || o.sockets > maxSockets {
+		errs = append(errs, fmt.Errorf("--sockets %d: want 1 to %d", o.sockets, maxSockets))
+	}
+	if o.size < minValueSize || o.size > maxSize {
+		errs = append(errs, fmt.Errorf("--size %d: want %d to %d", o.size, minValueSize, maxSize))
+	}
+	if o.rate < 0 {
+		errs = append(errs, fmt.Errorf("--rate %d is negative", o.rate))
+	}
+	if o.inflight < 1 || o.inflight > 10_000 {
+		errs = append(errs, fmt.Errorf("--inflight %d: want 1 to 10000", o.inflight))
+	}
+	if o.partitions < 1 || o.partitions > 1000 {
+		errs = append(errs, fmt.Errorf("--partitions %d: want 1 to 1000", o.partitions))
+	}
+	if o.sourceAddrs < 1 || o.sourceAddrs > 250 {
+		errs = append(errs, fmt.Errorf("--source-addrs %d: want 1 to 250", o.sourceAddrs))
+	}
+	if o.dialConcurrency < 1 || o.dialConcurrency > 4096 {
+		errs = append(errs, fmt.Errorf("--dial-concurrency %d: want 1 to 4096", o.dialConcurrency))
+	}
+	if o.sendQueue < 1 {
+		errs = append(errs, fmt.Errorf("--send-queue %d: want at least 1", o.sendQueue))
+	}
+	if o.brokers != "" {
+		for _, b := range strings.Split(o.brokers, ",") {
+			if err := requireLoopback(b); err != nil {
+				errs = append(errs, fmt.Errorf("--brokers: %w", err))
+			}
+		}
+	}
+	if o.sluiceURL != "" {
+		u, err := url.Parse(o.sluiceURL)
+		if err != nil || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--sluice-url %q: want http://host:port", o.sluiceURL))
+		} else if err := requireLoopback(u.Host); err != nil {
+			errs = append(errs, fmt.Errorf("--sluice-url: %w", err))
+		}
+		if o.brokers == "" {
+			errs = append(errs, errors.New("--sluice-url needs --brokers: the broker Sluice uses, for topics and baselines"))
+		}
+		if o.scenario == "schema" {
+			errs = append(errs, errors.New("--scenario schema starts its own Sluice with a governed topic; drop --sluice-url"))
+		}
+	}
+	if o.sluicePID != 0 && o.sluiceURL == "" {
+		errs = append(errs, errors.New("--sluice-pid only goes with --sluice-url"))
+	}
+	return errors.Join(errs...)
+}
+
+// requireLoopback refuses addresses that would send traffic off the machine.
+func requireLoopback(hostport string) error {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", hostport)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("%s is not a loopback address: the bench only talks to loopback", host)
+	}
+	return nil
+}
+
+// run is the whole program; main only wires signals and the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == broadcastCommand {
+		return broadcastServerCommand(ctx, args[1:], stdout, stderr)
+	}
+	fs := flag.NewFlagSet("sluice-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	var o options
+	o.register(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sluice-bench: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if err := o.validate(); err != nil {
+		fmt.Fprintf(stderr, "sluice-bench: %v\n", err)
+		return 2
+	}
+	res, err := runScenario(ctx, o, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice-bench: %v\n", err)
+		return 1
+	}
+	if o.jsonOut {
+		res.writeTable(stderr)
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			fmt.Fprintf(stderr, "sluice-bench: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	res.writeTable(stdout)
+	return 0
+}

@@ -1,0 +1,289 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Publish limits.
+const (
+	// drainTimeout bounds the wait for in-flight acks after a phase.
+	drainTimeout = 10 * time.Second
+	// minValueSize is the smallest --size: the JSON padding envelope.
+	minValueSize = 64
+	// sluiceBatchMaxBytes mirrors Sluice's producer batch size with the
+	// default max_record_bytes (1 MiB + 64 KiB), for the raw baseline.
+	sluiceBatchMaxBytes = 1<<20 + 64<<10
+)
+
+// phaseClock is one phase's measured window: traffic starts at start,
+// counting at from, and stops at to.
+type phaseClock struct {
+	start, from, to time.Time
+}
+
+func newPhaseClock(o options) phaseClock {
+	now := time.Now()
+	return phaseClock{start: now, from: now.Add(o.warmup), to: now.Add(o.warmup + o.duration)}
+}
+
+func (c phaseClock) in(t time.Time) bool  { return !t.Before(c.from) && t.Before(c.to) }
+func (c phaseClock) total() time.Duration { return c.to.Sub(c.start) }
+
+// counters are a phase's live tallies.
+type counters struct {
+	records  atomic.Int64 // in the window
+	bytes    atomic.Int64 // in the window
+	errors   atomic.Int64
+	sent     atomic.Int64 // publishes written, in or out of the window
+	answered atomic.Int64 // publishes answered, in or out of the window
+	closed   atomic.Int64
+	firstErr atomic.Pointer[string]
+}
+
+func (c *counters) fail(msg string) {
+	c.errors.Add(1)
+	c.firstErr.CompareAndSwap(nil, &msg)
+}
+
+func (c *counters) result(name string, sockets int, clk phaseClock, lat *latency) runResult {
+	secs := clk.to.Sub(clk.from).Seconds()
+	r := runResult{
+		Name: name, Sockets: sockets, Seconds: secs,
+		Records: c.records.Load(), Errors: c.errors.Load(), SocketsClosed: c.closed.Load(),
+		Latency: lat.summary(),
+	}
+	r.RecordsPerSec = round3(float64(r.Records) / secs)
+	r.MBPerSec = round3(float64(c.bytes.Load()) / secs / 1e6)
+	if p := c.firstErr.Load(); p != nil {
+		r.FirstError = *p
+	}
+	return r
+}
+
+// paddedJSON returns a JSON object of exactly size bytes: fields (a JSON
+// object body without braces, may be empty) and a "pad" string filling up.
+func paddedJSON(fields string, size int) []byte {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	if fields != "" {
+		b.WriteString(fields)
+		b.WriteByte(',')
+	}
+	b.WriteString(`"pad":"`)
+	if n := size - b.Len() - 2; n > 0 {
+		b.WriteString(strings.Repeat("x", n))
+	}
+	b.WriteString(`"}`)
+	return b.Bytes()
+}
+
+// publishViaSluice runs one publish phase: sockets connections to sl, each
+// keeping up to o.inflight publishes of value to topic in flight.
+func publishViaSluice(ctx context.Context, o options, sl *sluiceProc, d *dialer, topic string, value []byte, name string, pr *progress, meter func() *cpuMeter) (runResult, error) {
+	conns, _, err := d.dialAll(ctx, sl.wsURL(), o.sockets, o.dialConcurrency, nil, nil)
+	if err != nil {
+		closeAll(conns)
+		return runResult{}, err
+	}
+	defer closeAll(conns)
+	var (
+		c    counters
+		lat  = newLatency()
+		stop atomic.Bool
+		wg   sync.WaitGroup
+	)
+	m := meter()
+	clk := newPhaseClock(o)
+	endBar := pr.phase(ctx, name, clk.total(), "acks", c.records.Load)
+	for i, conn := range conns {
+		slots := make(chan struct{}, o.inflight)
+		readerDone := make(chan struct{})
+		wg.Add(2)
+		go func() { // reader: acks release slots
+			defer wg.Done()
+			defer close(readerDone)
+			for {
+				_, msg, err := conn.ReadMessage()
+				if err != nil {
+					if !stop.Load() {
+						c.fail(fmt.Sprintf("socket %d: %v", i, err))
+						c.closed.Add(1)
+					}
+					return
+				}
+				now := time.Now()
+				sent, ok := sentTime(msg)
+				switch frameOp(msg) {
+				case "published":
+					if ok && clk.in(now) {
+						c.records.Add(1)
+						c.bytes.Add(int64(len(value)))
+						lat.record(i, now.Sub(sent))
+					}
+				case "error":
+					c.fail(string(msg))
+				default:
+					continue
+				}
+				c.answered.Add(1)
+				select {
+				case <-slots:
+				default:
+				}
+			}
+		}()
+		go func() { // writer: keeps the window full
+			defer wg.Done()
+			frame := make([]byte, 0, len(value)+128)
+			for seq := 0; ; seq++ {
+				select {
+				case slots <- struct{}{}:
+				case <-readerDone:
+					return
+				case <-ctx.Done():
+					return
+				}
+				now := time.Now()
+				if stop.Load() || !now.Before(clk.to) {
+					return
+				}
+				frame = append(frame[:0], `{"op":"publish","id":"`...)
+				frame = strconv.AppendInt(frame, now.UnixNano(), 10)
+				frame = append(frame, `","topic":"`...)
+				frame = append(frame, topic...)
+				frame = append(frame, `","value":`...)
+				frame = append(frame, value...)
+				frame = append(frame, '}')
+				_ = conn.SetWriteDeadline(now.Add(writeWait))
+				if err := conn.WriteMessage(websocket.TextMessage, frame); err != nil {
+					c.fail(fmt.Sprintf("socket %d write: %v", i, err))
+					return
+				}
+				c.sent.Add(1)
+			}
+		}()
+	}
+	waitUntil(ctx, clk.to)
+	cores := m.cores()
+	// Let in-flight acks arrive, then close the sockets to end the readers.
+	drainUntil := time.Now().Add(drainTimeout)
+	for c.answered.Load() < c.sent.Load() && time.Now().Before(drainUntil) && ctx.Err() == nil {
+		time.Sleep(pollInterval)
+	}
+	stop.Store(true)
+	endBar()
+	closeAll(conns)
+	wg.Wait()
+	r := c.result(name, len(conns), clk, lat)
+	r.CPUCores = cores
+	return r, ctx.Err()
+}
+
+// sentTime reads the send time the bench put in a reply's id.
+func sentTime(msg []byte) (time.Time, bool) {
+	const key = `"id":"`
+	i := bytes.Index(msg, []byte(key))
+	if i < 0 {
+		return time.Time{}, false
+	}
+	rest := msg[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return time.Time{}, false
+	}
+	ns, err := strconv.ParseInt(string(rest[:j]), 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(0, ns), true
+}
+
+// publishRaw is the baseline: the franz-go producer, configured as Sluice
+// configures its own (acks=all, idempotent, same linger, batch size and
+// partitioner), writes value to topic from o.sockets goroutines that each
+// keep o.inflight records in flight.
+func publishRaw(ctx context.Context, o options, brokers, topic string, value []byte, name string, pr *progress, meter func() *cpuMeter) (runResult, error) {
+	cl, err := kgo.NewClient(
+		kgo.SeedBrokers(strings.Split(brokers, ",")...),
+		kgo.ClientID("sluice-bench"),
+		kgo.MetadataMinAge(250*time.Millisecond),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerBatchCompression(kgo.NoCompression()),
+		kgo.ProducerLinger(o.linger),
+		kgo.ProducerBatchMaxBytes(sluiceBatchMaxBytes),
+		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
+	)
+	if err != nil {
+		return runResult{}, err
+	}
+	defer cl.Close()
+	var (
+		c   counters
+		lat = newLatency()
+		wg  sync.WaitGroup
+	)
+	m := meter()
+	clk := newPhaseClock(o)
+	endBar := pr.phase(ctx, name, clk.total(), "acks", c.records.Load)
+	for i := range o.sockets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots := make(chan struct{}, o.inflight)
+			for {
+				select {
+				case slots <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+				sent := time.Now()
+				if !sent.Before(clk.to) {
+					return
+				}
+				rec := &kgo.Record{Topic: topic, Value: value}
+				cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
+					now := time.Now()
+					<-slots
+					if err != nil {
+						c.fail(err.Error())
+						return
+					}
+					if clk.in(now) {
+						c.records.Add(1)
+						c.bytes.Add(int64(len(value)))
+						lat.record(i, now.Sub(sent))
+					}
+				})
+			}
+		}()
+	}
+	wg.Wait()
+	cores := m.cores()
+	fctx, cancel := context.WithTimeout(ctx, drainTimeout)
+	defer cancel()
+	_ = cl.Flush(fctx)
+	endBar()
+	r := c.result(name, o.sockets, clk, lat)
+	r.CPUCores = cores
+	return r, ctx.Err()
+}
+
+// waitUntil sleeps until t or ctx ends.
+func waitUntil(ctx context.Context, t time.Time) {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+}

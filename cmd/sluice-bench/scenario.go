@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// Targets the issue sets for Sluice.
+const (
+	targetPublish        = 0.8 // of raw franz-go records/s at 1 KiB
+	targetPublishAvro    = 0.6 // of raw franz-go records/s with Avro validation
+	targetFanout         = 0.8 // of the bare broadcast server's deliveries/s
+	targetFanoutP99Milli = 10  // p99 produce→socket at 10,000 records/s to 1,000 sockets
+)
+
+// orderSchema is compose/schemas/orders-value.avsc, the demo's ten-field
+// Avro record, which the schema scenario governs its topic with.
+const orderSchema = `{"type":"record","name":"Order","namespace":"io.sluice.demo","fields":[
+{"name":"id","type":"string"},
+{"name":"amount","type":"double"},
+{"name":"currency","type":"string","default":"EUR"},
+{"name":"created_at","type":{"type":"long","logicalType":"timestamp-millis"}},
+{"name":"status","type":{"type":"enum","name":"OrderStatus","symbols":["NEW","PAID","SHIPPED","CANCELLED"]},"default":"NEW"},
+{"name":"quantity","type":"long"},
+{"name":"tags","type":{"type":"array","items":"string"},"default":[]},
+{"name":"attributes","type":{"type":"map","values":"string"},"default":{}},
+{"name":"note","type":["null","string"],"default":null},
+{"name":"customer","type":{"type":"record","name":"Customer","fields":[{"name":"name","type":"string"},{"name":"email","type":["null","string"],"default":null}]}}]}`
+
+// orderValue is a valid order whose note pads the JSON to size bytes.
+func orderValue(size int) []byte {
+	const head = `{"id":"o-1","amount":12.5,"created_at":1732000000000,"quantity":2,"customer":{"name":"Ann"},"note":"`
+	n := max(0, size-len(head)-2)
+	return []byte(head + strings.Repeat("x", n) + `"}`)
+}
+
+func selfPID() int { return os.Getpid() }
+
+// runScenario sets up the environment, runs o.scenario and tears down.
+func runScenario(ctx context.Context, o options, log io.Writer) (*result, error) {
+	e, err := newEnv(ctx, o, log)
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	pr := newProgress(log, o.progress)
+	d := newDialer(o.sourceAddrs)
+	kafkaPID := 0
+	if e.broker != nil {
+		kafkaPID = descendantNamed(selfPID(), "java")
+	}
+	meterFor := func(name string, pid int) func() *cpuMeter {
+		return func() *cpuMeter {
+			return newCPUMeter(map[string]int{name: pid, "kafka": kafkaPID, "bench": selfPID()})
+		}
+	}
+
+	extra := ""
+	govTopic := ""
+	if o.scenario == "schema" {
+		govTopic = topicName("avro")
+		schema, _ := json.Marshal(orderSchema)
+		extra = fmt.Sprintf("registry:\n  kind: inline\n  subjects:\n    %s-value: {type: avro, schema: %s}\n", govTopic, schema)
+	}
+	sl, err := e.sluice(ctx, o.scenario, extra)
+	if err != nil {
+		return nil, err
+	}
+	defer sl.stop()
+	res := newResult(o, e, sl.addr)
+	if sl.cmd != nil {
+		if lim := childNoFile(sl.pid); lim != "" {
+			res.Notes = append(res.Notes, fmt.Sprintf("RLIMIT_NOFILE: bench %d, sluice child %s", e.noFile, lim))
+		}
+	}
+	sluiceMeter := meterFor("sluice", sl.pid)
+
+	switch o.scenario {
+	case "publish":
+		topic, rawTopic := topicName("publish"), topicName("publish-raw")
+		if err := createTopics(ctx, e.brokers, o.partitions, topic, rawTopic); err != nil {
+			return nil, err
+		}
+		value := paddedJSON("", o.size)
+		r, err := publishViaSluice(ctx, o, sl, d, topic, value, "sluice", pr, sluiceMeter)
+		if err != nil {
+			return nil, err
+		}
+		res.Runs = append(res.Runs, r)
+		if o.baseline {
+			raw, err := publishRaw(ctx, o, e.brokers, rawTopic, value, "franz-go", pr, meterFor("sluice", 0))
+			if err != nil {
+				return nil, err
+			}
+			res.Runs = append(res.Runs, raw)
+			res.Ratios = append(res.Ratios, newRatio("sluice/franz-go records/s", r.RecordsPerSec, raw.RecordsPerSec, targetPublish))
+		}
+	case "schema":
+		plainTopic, rawTopic := topicName("plain"), topicName("avro-raw")
+		if err := createTopics(ctx, e.brokers, o.partitions, govTopic, plainTopic, rawTopic); err != nil {
+			return nil, err
+		}
+		value := orderValue(o.size)
+		plain, err := publishViaSluice(ctx, o, sl, d, plainTopic, value, "sluice-plain", pr, sluiceMeter)
+		if err != nil {
+			return nil, err
+		}
+		gov, err := publishViaSluice(ctx, o, sl, d, govTopic, value, "sluice-avro", pr, sluiceMeter)
+		if err != nil {
+			return nil, err
+		}
+		res.Runs = append(res.Runs, plain, gov)
+		res.Ratios = append(res.Ratios, newRatio("sluice-avro/sluice-plain records/s (cost of governance)", gov.RecordsPerSec, plain.RecordsPerSec, 0))
+		if o.baseline {
+			raw, err := publishRaw(ctx, o, e.brokers, rawTopic, value, "franz-go", pr, meterFor("sluice", 0))
+			if err != nil {
+				return nil, err
+			}
+			res.Runs = append(res.Runs, raw)
+			res.Ratios = append(res.Ratios, newRatio("sluice-avro/franz-go records/s", gov.RecordsPerSec, raw.RecordsPerSec, targetPublishAvro))
+		}
+		if gov.Errors > 0 && gov.Records == 0 {
+			return res, fmt.Errorf("every governed publish failed: %s", gov.FirstError)
+		}
+	case "fanout":
+		topic := topicName("fanout")
+		if err := createTopics(ctx, e.brokers, 1, topic); err != nil {
+			return nil, err
+		}
+		r, err := fanoutPhase(ctx, o, sl.wsURL(), d, e.brokers, topic, "sluice", pr, sluiceMeter)
+		if err != nil {
+			return nil, err
+		}
+		res.Runs = append(res.Runs, r)
+		res.Notes = append(res.Notes, fmt.Sprintf("sluice p99 produce→socket %.3f ms at %d records/s to %d sockets (target ≤ %d ms at 10,000 records/s to 1,000 sockets)",
+			r.Latency.P99, o.rate, r.Sockets, targetFanoutP99Milli))
+		if o.baseline {
+			if sl.cmd != nil {
+				sl.stop() // free its CPU and memory for the baseline
+			}
+			bp, err := startBroadcast(ctx, o, e.brokers, topic)
+			if err != nil {
+				return nil, err
+			}
+			defer bp.stop()
+			bare, err := fanoutPhase(ctx, o, "ws://"+bp.addr+"/", d, e.brokers, topic, "bare-broadcast", pr, meterFor("broadcast", bp.cmd.Process.Pid))
+			if err != nil {
+				return nil, err
+			}
+			res.Runs = append(res.Runs, bare)
+			res.Ratios = append(res.Ratios, newRatio("sluice/bare-broadcast deliveries/s", r.DeliveriesPerSec, bare.DeliveriesPerSec, targetFanout))
+		}
+	case "connections":
+		topic := topicName("conns")
+		if err := createTopics(ctx, e.brokers, 1, topic); err != nil {
+			return nil, err
+		}
+		c, err := connectionsScenario(ctx, o, sl, d, topic, pr)
+		if err != nil {
+			return nil, err
+		}
+		res.Connections = c
+	}
+	return res, nil
+}
+
+func createTopics(ctx context.Context, brokers string, partitions int, names ...string) error {
+	for _, n := range names {
+		if err := createTopic(ctx, brokers, n, partitions); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// childNoFile reads "Max open files" of pid from /proc/<pid>/limits.
+func childNoFile(pid int) string {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Max open files"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 2 {
+				return "soft " + f[0] + ", hard " + f[1]
+			}
+		}
+	}
+	return ""
+}
