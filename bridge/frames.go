@@ -27,9 +27,8 @@ type frameBuilder struct {
 	buf []byte
 }
 
-func newFrameBuilder(sizeHint int) *frameBuilder {
-	b := &frameBuilder{buf: make([]byte, maxFrameHeader, maxFrameHeader+sizeHint)}
-	return b
+func newFrameBuilder(sizeHint int) frameBuilder {
+	return frameBuilder{buf: make([]byte, maxFrameHeader, maxFrameHeader+sizeHint)}
 }
 
 // finish returns the complete frame: header and payload in one slice.

@@ -1,0 +1,88 @@
+package bridge
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// benchSessions makes n sessions whose queues are drained by the
+// benchmark itself (no sockets), subscribed live to partition 0 of ts.
+func benchSessions(n int, ts *topicState) []*session {
+	sessions := make([]*session, n)
+	for i := range sessions {
+		s := &session{queueMax: 1 << 20, wake: make(chan struct{}, 1), room: make(chan struct{}, 1), closing: make(chan struct{})}
+		sub := &subscription{sess: s, topic: ts.name, ts: ts, cursors: map[int32]*cursor{0: {live: true}}}
+		ts.subs[sub] = struct{}{}
+		sessions[i] = s
+	}
+	return sessions
+}
+
+func drain(sessions []*session) {
+	for _, s := range sessions {
+		s.queue = s.queue[:0]
+		select {
+		case <-s.wake:
+		default:
+		}
+	}
+}
+
+// BenchmarkFanout measures delivering one record to every subscriber of a
+// topic: the frame is rendered once, then queued to each socket. Reported
+// per delivery; allocations are per record (the one shared frame).
+func BenchmarkFanout(b *testing.B) {
+	for _, n := range []int{1, 100, 1000, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			m, _ := newMetrics(nil, nil)
+			ts := &topicState{name: "orders", subs: map[*subscription]struct{}{}, next: map[int32]int64{0: 0}, counters: m.countersFor("orders")}
+			sessions := benchSessions(n, ts)
+			rec := &kgo.Record{Topic: "orders", Key: []byte("o-1"), Value: []byte(`{"id":"o-1","amount":12.5,"tags":["a","b"]}`), Timestamp: time.Now()}
+			recs := []*kgo.Record{rec}
+			render := func(r *kgo.Record) []byte { return encodeMessage(r, renderedValue{json: r.Value}) }
+			b.ReportAllocs()
+			i := int64(0)
+			for b.Loop() {
+				rec.Offset = i
+				i++
+				ts.deliver(0, recs, render, m)
+				if i%32 == 0 {
+					b.StopTimer()
+					drain(sessions)
+					b.StartTimer()
+				}
+			}
+			b.StopTimer()
+			drain(sessions)
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/delivery")
+		})
+	}
+}
+
+// BenchmarkEncodeMessage measures rendering one record into its frame.
+func BenchmarkEncodeMessage(b *testing.B) {
+	rec := &kgo.Record{Topic: "orders", Partition: 2, Offset: 123456, Key: []byte("o-1"),
+		Value:     []byte(`{"id":"o-1","amount":12.5,"currency":"EUR","quantity":2,"customer":{"name":"Ann"}}`),
+		Headers:   []kgo.RecordHeader{{Key: "source", Value: []byte("web")}},
+		Timestamp: time.Now()}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = encodeMessage(rec, renderedValue{json: rec.Value})
+	}
+}
+
+// BenchmarkParseFrame measures decoding a client's publish frame.
+func BenchmarkParseFrame(b *testing.B) {
+	data := []byte(`{"op":"publish","id":"42","topic":"orders","key":"o-1","value":{"id":"o-1","amount":12.5},"headers":{"source":"web"}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		var in inbound
+		if err := json.Unmarshal(data, &in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
