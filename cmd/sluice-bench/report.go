@@ -119,6 +119,10 @@ func (r *result) writeTable(w io.Writer) {
 		c.writeTable(w)
 	}
 	for _, q := range r.Ratios {
+		if q.Target == 0 {
+			fmt.Fprintf(w, "ratio %s: %.3f\n", q.Name, q.Value)
+			continue
+		}
 		verdict := "below target"
 		if q.Met {
 			verdict = "meets target"
