@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,14 +40,6 @@ type frame struct {
 	Code      string            `json:"code"`
 	Message   string            `json:"message"`
 	Details   json.RawMessage   `json:"details"`
-}
-
-// valueBytes returns the record value a message frame carries.
-func (f frame) valueBytes() ([]byte, error) {
-	if f.ValueB64 != nil {
-		return base64.StdEncoding.DecodeString(*f.ValueB64)
-	}
-	return f.Value, nil
 }
 
 func (f frame) String() string {
