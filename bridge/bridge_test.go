@@ -300,15 +300,44 @@ func TestRouteMode(t *testing.T) {
 	a.expect("subscribed")
 	b.expect("subscribed")
 	a.sendRaw(websocket.TextMessage, []byte(`{"user":"ann","text":"hi"}`))
-	for _, c := range []*wsClient{a, b} {
-		m := c.expect("message")
+	fa, fb := readInto(a), readInto(b)
+	var msgA, msgB, ackA frame
+	deadline := time.After(10 * time.Second)
+	for msgA == nil || msgB == nil || ackA == nil {
+		var f frame
+		select {
+		case f = <-fa:
+			switch f.str("op") {
+			case "message":
+				msgA = f
+			case "published":
+				ackA = f
+			}
+		case f = <-fb:
+			if f.str("op") == "message" {
+				msgB = f
+			}
+		case <-deadline:
+			ts := env.srv.hub.get("chat.lobby")
+			ts.mu.Lock()
+			state := fmt.Sprintf("tail next=%v", ts.next)
+			for s := range ts.subs {
+				for p, c := range s.cursors {
+					state += fmt.Sprintf(" [p%d live=%v next=%d]", p, c.live, c.next)
+				}
+			}
+			ts.mu.Unlock()
+			t.Fatalf("route frames missing: message a=%v b=%v, ack=%v; %s", msgA, msgB, ackA, state)
+		}
+	}
+	for _, m := range []frame{msgA, msgB} {
 		v, _ := m["value"].(map[string]any)
 		if m.str("topic") != "chat.lobby" || v["text"] != "hi" {
 			t.Fatalf("message = %v", m)
 		}
 	}
-	if f := a.expect("published"); f.str("topic") != "chat.lobby" {
-		t.Fatalf("published = %v", f)
+	if ackA.str("topic") != "chat.lobby" || ackA.num("offset") != msgA.num("offset") {
+		t.Fatalf("published = %v, message = %v", ackA, msgA)
 	}
 	// An unknown path is a 404 before any upgrade.
 	url := "ws" + strings.TrimPrefix(env.http.URL, "http") + "/nowhere"

@@ -131,6 +131,10 @@ type KafkaConfig struct {
 	// builds from its configuration. They apply to every client the bridge
 	// makes.
 	Opts []kgo.Opt `yaml:"-"`
+	// SharedOpts are extra franz-go options for the one shared client that
+	// tails and produces only, such as metrics hooks that register their
+	// collectors once per client. Default: none.
+	SharedOpts []kgo.Opt `yaml:"-"`
 }
 
 func (c *Config) setDefaults() {

@@ -40,7 +40,7 @@ func (s *Server) sharedClientOpts() ([]kgo.Opt, error) {
 		kgo.FetchMaxBytes(16<<20),
 		kgo.UnknownTopicRetries(2),
 	)
-	return opts, nil
+	return append(opts, s.cfg.Kafka.SharedOpts...), nil
 }
 
 // ensureTopic checks that topic exists, creating it when configured to.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -339,7 +340,7 @@ func (s *Server) run(sess *session) {
 		sess.subscribe(&inbound{Op: "subscribe", Topic: sess.routeTopic, From: from})
 	}
 
-	reason := sess.readLoop()
+	reason := sess.readLoopSafe()
 	if authTimer != nil {
 		authTimer.Stop()
 	}
@@ -366,6 +367,20 @@ func (s *Server) run(sess *session) {
 		slog.Int64("bytes_out", sess.bytesOut.Load()),
 		slog.String("reason", sess.closeReason.String()),
 		slog.Int("close_code", sess.closeCode))
+}
+
+// readLoopSafe runs the read loop and turns a panic in an op handler into
+// an internal close of this one socket, so the session is still cleaned up
+// and the rest of the server goes on.
+func (sess *session) readLoopSafe() (reason closeReason) {
+	defer func() {
+		if v := recover(); v != nil {
+			sess.log.Error("panic in session; closing it", slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+			sess.close(1011, "internal error", reasonInternal, false)
+			reason = reasonInternal
+		}
+	}()
+	return sess.readLoop()
 }
 
 // Shutdown stops accepting sockets, closes every open socket with 1001,

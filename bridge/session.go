@@ -26,6 +26,7 @@ const (
 	reasonPolicy
 	reasonWriteError
 	reasonIdle
+	reasonInternal
 	closeReasonCount
 )
 
@@ -39,6 +40,7 @@ var closeReasonNames = [closeReasonCount]string{
 	reasonPolicy:       "policy",
 	reasonWriteError:   "write_error",
 	reasonIdle:         "idle_timeout",
+	reasonInternal:     "internal_error",
 }
 
 // String names the reason as logs and metrics show it.
