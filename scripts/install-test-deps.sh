@@ -41,6 +41,9 @@ need mvn maven
 # --- Kafka command-line client used by integration tests. ---
 need kcat kcat
 
+# --- The compose init script's test runs it with curl. ---
+need curl curl
+
 # --- Browser end-to-end tests: headless Chromium driven over WebDriver. ---
 need chromium chromium
 need chromedriver chromium-driver
@@ -68,7 +71,7 @@ if [[ ${#missing_pkgs[@]} -gt 0 ]]; then
 		die "apt-get install failed for: ${missing_pkgs[*]}"
 fi
 
-for cmd in java mvn kcat chromium chromedriver; do
+for cmd in java mvn kcat curl chromium chromedriver; do
 	command -v "$cmd" >/dev/null 2>&1 || die "$cmd still not on PATH after installing"
 done
 

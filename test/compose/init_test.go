@@ -70,7 +70,7 @@ func (f *fakeRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestInitScript(t *testing.T) {
 	for _, tool := range []string{"bash", "curl", "sed", "tr", "mktemp"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("the init script needs %s: %v", tool, err)
+			t.Fatalf("the init script needs %s (install it; scripts/install-test-deps.sh installs curl): %v", tool, err)
 		}
 	}
 	initSvc := service(t, loadProject(t), "init")
