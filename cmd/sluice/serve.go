@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sluicehq/sluice/auth"
 	"github.com/sluicehq/sluice/bridge"
+	"github.com/sluicehq/sluice/cmd/sluice/console"
 	"github.com/sluicehq/sluice/registry"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -177,6 +178,13 @@ func newMux(srv *bridge.Server, governor *registry.Governor, reg *prometheus.Reg
 		writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": checks})
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	if !cfg.Console.Disabled {
+		// The page at "/" and its assets under /console/; /v1/ws, the
+		// routes (which always name a segment) and every other path reach srv.
+		ui := console.Handler()
+		mux.Handle("GET /{$}", ui)
+		mux.Handle("GET "+console.AssetPrefix, ui)
+	}
 	mux.Handle("/", srv)
 	return mux
 }
