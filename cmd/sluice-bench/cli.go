@@ -78,7 +78,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.sluiceURL, "sluice-url", "", "base URL of a running Sluice (http://127.0.0.1:8080); empty starts one")
 	fs.IntVar(&o.sluicePID, "sluice-pid", 0, "with --sluice-url: its process id, for RSS and CPU figures")
 	fs.StringVar(&o.sluiceBin, "sluice-bin", "", "sluice binary to start; empty builds ./cmd/sluice")
-	fs.IntVar(&o.sourceAddrs, "source-addrs", 8, "client source addresses 127.0.0.2… used round-robin, so sockets can exceed one address's ephemeral ports")
+	fs.IntVar(&o.sourceAddrs, "source-addrs", 8, fmt.Sprintf("at least this many client source addresses 127.0.0.2… used round-robin, so sockets can exceed one address's ephemeral ports; raised to keep each under %d sockets (Sluice's default max_connections_per_ip is 1000)", socketsPerSource))
 	fs.IntVar(&o.dialConcurrency, "dial-concurrency", 64, "WebSocket handshakes in flight at once")
 	fs.DurationVar(&o.linger, "linger", 0, "producer linger of Sluice (kafka.linger) and of the raw franz-go producer")
 	fs.IntVar(&o.sendQueue, "send-queue", 1024, "frames queued per socket before it is a slow consumer (Sluice send_queue_length and the bare server)")
@@ -92,6 +92,9 @@ const (
 	maxDuration = 10 * time.Minute
 	maxSockets  = 500_000
 	maxSize     = 1 << 20
+	// socketsPerSource bounds the sockets opened from one source address,
+	// below Sluice's default max_connections_per_ip (1000).
+	socketsPerSource = 900
 )
 
 // validate reports every problem with o and fills scenario defaults.
@@ -136,6 +139,7 @@ func (o *options) validate() error {
 	if o.partitions < 1 || o.partitions > 1000 {
 		errs = append(errs, fmt.Errorf("--partitions %d: want 1 to 1000", o.partitions))
 	}
+	o.sourceAddrs = max(o.sourceAddrs, (o.sockets+socketsPerSource-1)/socketsPerSource)
 	if o.sourceAddrs < 1 || o.sourceAddrs > 250 {
 		errs = append(errs, fmt.Errorf("--source-addrs %d: want 1 to 250", o.sourceAddrs))
 	}
@@ -191,6 +195,9 @@ func requireLoopback(hostport string) error {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == broadcastCommand {
 		return broadcastServerCommand(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == producerCommand {
+		return producerCommandMain(ctx, args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("sluice-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -48,18 +48,6 @@ func fanoutPhase(ctx context.Context, o options, url string, d *dialer, brokers,
 	}
 	defer closeAll(conns)
 
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(strings.Split(brokers, ",")...),
-		kgo.ClientID("sluice-bench-producer"),
-		kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.ProducerLinger(0),
-		kgo.MaxBufferedRecords(fanoutMaxBuffered),
-	)
-	if err != nil {
-		return runResult{}, err
-	}
-	defer cl.Close()
-
 	var (
 		c          counters
 		deliveries counters
@@ -98,7 +86,9 @@ func fanoutPhase(ctx context.Context, o options, url string, d *dialer, brokers,
 			}
 		}()
 	}
-	produce(ctx, cl, o, topic, clk, &c)
+	if err := runProducer(ctx, o, brokers, topic, clk, &c); err != nil {
+		c.fail(err.Error())
+	}
 	cores := m.cores()
 	waitUntil(ctx, time.Now().Add(tailGrace))
 	close(stopping)
