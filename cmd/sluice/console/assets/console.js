@@ -263,13 +263,17 @@ ui.publishForm.addEventListener("submit", async (ev) => {
   } catch (err) {
     const e = err instanceof SluiceError ? err : new SluiceError("internal", String(err));
     ui.pubResult.dataset.code = e.code;
-    showResult(`${e.code}: ${e.message}`, false);
     if (e.details?.length) {
+      // A schema violation: one line per rejected field.
       ui.pubValue.setAttribute("aria-invalid", "true");
       showErrors(e.details);
+      showResult(`${e.code}: not published`, false);
     } else if (e.code === "forbidden") {
       ui.pubTopic.setAttribute("aria-invalid", "true");
       showErrors([{ path: "", reason: e.message }]);
+      showResult(`${e.code}: not published`, false);
+    } else {
+      showResult(`${e.code}: ${e.message}`, false);
     }
   } finally {
     ui.publish.disabled = client === null;
