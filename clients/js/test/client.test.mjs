@@ -5,6 +5,17 @@ import { after, before, describe, test } from "node:test";
 import { Sluice, SluiceError } from "../dist/index.js";
 import { SluiceProcess, WebSocket, waitFor } from "./harness.mjs";
 
+/** ordersSchemaConfig runs without auth and validates "orders" values. */
+const ordersSchemaConfig = `auth:
+  mode: none
+registry:
+  kind: inline
+  subjects:
+    orders-value:
+      type: json
+      schema: '{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"amount":{"type":"number","minimum":0}}}'
+`;
+
 /** clientOpts are fast reconnects for tests. */
 const clientOpts = { WebSocket, minReconnectDelayMs: 50, maxReconnectDelayMs: 500 };
 
@@ -18,8 +29,12 @@ describe("client on a running sluice", () => {
   };
 
   before(async () => {
-    // A small record limit makes too_large reachable below the frame limit.
-    server = await SluiceProcess.create({ env: { SLUICE_KAFKA_MAX_RECORD_BYTES: "2048" } });
+    // A small record limit makes too_large reachable below the frame limit;
+    // an inline JSON schema governs the values of "orders".
+    server = await SluiceProcess.create({
+      env: { SLUICE_KAFKA_MAX_RECORD_BYTES: "2048" },
+      config: ordersSchemaConfig,
+    });
     await server.start();
   });
   after(async () => {
@@ -57,7 +72,7 @@ describe("client on a running sluice", () => {
 
     sub.unsubscribe();
     await s.publish("roundtrip", { n: 2 }, { key: "alice" });
-    // A ping round trip orders after the publish ack: nothing more arrives.
+    // A message delivered after unsubscribe would arrive by now.
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(got.length, 3, "no message after unsubscribe");
     assert.deepEqual(states, ["open"]);
@@ -90,6 +105,15 @@ describe("client on a running sluice", () => {
         return true;
       });
     }
+    // A schema violation names every rejected field.
+    await assert.rejects(s.publish("orders", { id: "x", amount: -1 }), (err) => {
+      assert.equal(err.code, "schema_violation", err.message);
+      assert.equal(err.topic, "orders");
+      assert.deepEqual(err.details.map((d) => d.path).sort(), ["$.amount", "$.id"]);
+      assert.ok(err.details.every((d) => d.reason.length > 0));
+      return true;
+    });
+    assert.ok((await s.publish("orders", { id: 7, amount: 1 })).offset >= 0, "a valid value passes");
     assert.equal(s.state, "open", "errors do not drop the connection");
     // Subscribing twice to one topic is refused on the client.
     s.subscribe("dup", () => {});
