@@ -55,6 +55,11 @@ export interface SluiceOptions {
     heartbeatIntervalMs?: number;
     /** How long a ping may go unanswered before reconnecting. Default: 10000 ms. */
     heartbeatTimeoutMs?: number;
+    /**
+     * How long one connection attempt may take, from dialling to
+     * authenticated, before it is abandoned and retried. Default: 10000 ms.
+     */
+    connectTimeoutMs?: number;
 }
 /** Options of a subscription. */
 export interface SubscribeOptions {

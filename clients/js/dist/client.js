@@ -6,9 +6,15 @@ const defaults = {
     publishTimeoutMs: 10_000,
     heartbeatIntervalMs: 20_000,
     heartbeatTimeoutMs: 10_000,
+    connectTimeoutMs: 10_000,
 };
 /** closeUnauthorized is the close code of a missing, invalid or expired token. */
 const closeUnauthorized = 4401;
+/**
+ * closeTimeout is the code the client closes with, and reports in the
+ * "reconnecting" state, when a connection attempt or a heartbeat timed out.
+ */
+const closeTimeout = 4000;
 /** minRefreshIntervalMs spaces token refreshes when the server warns repeatedly. */
 const minRefreshIntervalMs = 1_000;
 /** subscribeRetryMs is the pause before retrying a subscribe the server could not serve. */
@@ -31,6 +37,7 @@ export class Sluice {
     #seq = 0;
     #generation = 0;
     #reconnectTimer;
+    #connectTimer;
     #heartbeatTimer;
     #lastFrameAt = 0;
     #pingSentAt = 0;
@@ -57,6 +64,7 @@ export class Sluice {
             publishTimeoutMs: opts.publishTimeoutMs ?? defaults.publishTimeoutMs,
             heartbeatIntervalMs: opts.heartbeatIntervalMs ?? defaults.heartbeatIntervalMs,
             heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? defaults.heartbeatTimeoutMs,
+            connectTimeoutMs: opts.connectTimeoutMs ?? defaults.connectTimeoutMs,
         };
         void this.#connect();
     }
@@ -178,6 +186,7 @@ export class Sluice {
         this.#closed = true;
         this.#generation++;
         clearTimeout(this.#reconnectTimer);
+        clearTimeout(this.#connectTimer);
         this.#stopHeartbeat();
         const ws = this.#ws;
         this.#ws = null;
@@ -225,6 +234,9 @@ export class Sluice {
             return;
         }
         this.#ws = ws;
+        // A server that accepted the TCP connection but does not answer (a
+        // stopped process, a black-holing proxy) would leave the attempt hanging.
+        this.#connectTimer = setTimeout(() => this.#abandon(ws, "connect timeout"), this.#opts.connectTimeoutMs);
         ws.addEventListener("open", () => {
             if (ws !== this.#ws)
                 return;
@@ -252,8 +264,21 @@ export class Sluice {
             throw new Error("the token callback returned no token");
         return token;
     }
+    /** #abandon gives up on a connection that stopped answering. */
+    #abandon(ws, reason) {
+        if (ws !== this.#ws)
+            return;
+        try {
+            ws.close(closeTimeout, reason);
+        }
+        catch {
+            // closing a socket that never opened may throw; it is dropped anyway
+        }
+        this.#onClose(ws, closeTimeout, reason);
+    }
     /** #ready runs once a connection is open and authenticated. */
     #ready() {
+        clearTimeout(this.#connectTimer);
         this.#open = true;
         this.#attempt = 0;
         this.#setState("open", {});
@@ -274,6 +299,7 @@ export class Sluice {
             return;
         this.#ws = null;
         this.#open = false;
+        clearTimeout(this.#connectTimer);
         this.#stopHeartbeat();
         for (const sub of this.#subs.values()) {
             sub.active = false;
@@ -355,8 +381,7 @@ export class Sluice {
                 return;
             const now = Date.now();
             if (this.#pingSentAt > this.#lastFrameAt && now - this.#pingSentAt >= this.#opts.heartbeatTimeoutMs) {
-                ws.close(4000, "heartbeat timeout");
-                this.#onClose(ws, 4000, "heartbeat timeout");
+                this.#abandon(ws, "heartbeat timeout");
                 return;
             }
             if (now - this.#lastFrameAt >= every && this.#pingSentAt <= this.#lastFrameAt) {

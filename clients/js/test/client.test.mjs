@@ -187,3 +187,42 @@ describe("resume across a sluice restart", () => {
     assert.equal(states.at(-1), "open");
   });
 });
+
+describe("a server that stops answering", () => {
+  let server;
+  const clients = [];
+  after(async () => {
+    for (const c of clients) c.close();
+    server?.proc?.kill("SIGCONT");
+    await server?.close();
+  });
+
+  test("heartbeat and connect timeouts reconnect, then the subscription resumes", async () => {
+    server = await SluiceProcess.create();
+    await server.start();
+    const s = new Sluice(server.url, { ...clientOpts, heartbeatIntervalMs: 300, heartbeatTimeoutMs: 300, connectTimeoutMs: 500 });
+    const pub = new Sluice(server.url, clientOpts);
+    clients.push(s, pub);
+    const reasons = [];
+    s.on("state", (st, d) => st === "reconnecting" && reasons.push(`${d.code} ${d.reason}`));
+    const got = [];
+    await s.subscribe("stalled", { from: "latest" }, (m) => got.push(m.value.i)).ready;
+    await pub.publish("stalled", { i: 0 });
+    await waitFor("first message", () => got.length === 1);
+
+    // SIGSTOP keeps the TCP connections and the listen backlog, but nothing
+    // answers: only the client's own timers can notice.
+    server.proc.kill("SIGSTOP");
+    try {
+      await waitFor("a heartbeat timeout, then a connect timeout", () =>
+        reasons.includes("4000 heartbeat timeout") && reasons.includes("4000 connect timeout"),
+      );
+    } finally {
+      server.proc.kill("SIGCONT");
+    }
+    await s.waitOpen();
+    await pub.publish("stalled", { i: 1 });
+    await waitFor("message after the stall", () => got.length === 2);
+    assert.deepEqual(got, [0, 1]);
+  });
+});
