@@ -96,8 +96,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		perIP:    make(map[string]int),
 	}
 	s.upgrader = websocket.Upgrader{
-		ReadBufferSize:  1024,
-		WriteBufferSize: 256,
+		// Zero sizes reuse the buffers net/http already holds for the
+		// hijacked connection instead of allocating more per socket.
+		ReadBufferSize:  0,
+		WriteBufferSize: 0,
 		WriteBufferPool: &sync.Pool{},
 		CheckOrigin:     s.checkOrigin,
 		Error:           s.upgradeError,

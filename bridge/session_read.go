@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -87,7 +86,7 @@ func (s *session) handleFrame(mt int, data []byte) {
 		return
 	}
 	var in inbound
-	if err := json.Unmarshal(data, &in); err != nil {
+	if err := parseInbound(data, &in); err != nil {
 		s.reply("", newOpError(CodeBadRequest, "frame is not a JSON object: %v", err))
 		return
 	}

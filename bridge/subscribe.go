@@ -168,15 +168,19 @@ func (s *Server) join(ctx context.Context, sub *subscription, from fromSpec, onG
 
 	behind := map[int32]int64{}
 	sub.ts = ts
-	sub.cursors = make(map[int32]*cursor, len(start))
+	n := int32(0)
+	for p := range start {
+		n = max(n, p+1)
+	}
+	sub.cursors = make([]cursor, n)
 	for p, o := range start {
-		c := &cursor{next: o}
+		c := &sub.cursors[p]
+		c.next = o
 		if o >= ts.next[p] {
 			c.live = true
 		} else {
 			behind[p] = o
 		}
-		sub.cursors[p] = c
 	}
 	ts.subs[sub] = struct{}{}
 	sub.sess.enqueue(subscribedFrame(sub.id, sub.topic, start))

@@ -12,9 +12,11 @@ type subscription struct {
 	id    string
 	topic string
 	ts    *topicState
-	// cursors are per partition; guarded by ts.mu once the subscription is
-	// in ts.subs. A history reader owns a cursor's next while !live.
-	cursors map[int32]*cursor
+	// cursors are indexed by partition; guarded by ts.mu once the
+	// subscription is in ts.subs. A history reader owns a cursor's next
+	// while !live. A partition past the slice (added after the subscribe)
+	// is not delivered.
+	cursors []cursor
 	filter  recordFilter
 	// stopHistory cancels the history reader, if one runs.
 	stopHistory func()
@@ -28,7 +30,12 @@ type cursor struct {
 	next int64
 }
 
-func (s *subscription) cursor(p int32) *cursor { return s.cursors[p] }
+func (s *subscription) cursor(p int32) *cursor {
+	if p < 0 || int(p) >= len(s.cursors) {
+		return nil
+	}
+	return &s.cursors[p]
+}
 
 // recordFilter decides which records a subscription receives. It runs
 // before a record is rendered, so filtered records cost little.

@@ -1,0 +1,401 @@
+package bridge
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// maxJSONDepth bounds nesting in a client frame, so a hostile frame cannot
+// exhaust the stack.
+const maxJSONDepth = 256
+
+// parseInbound decodes a client frame into in in one pass. It is the hot
+// path of every publish: the frame is scanned once, the envelope's string
+// fields are read in place, and "value" is validated as JSON and kept as a
+// sub-slice of data (the caller must not reuse data). Rare, structured
+// fields ("from", "headers", "filter") go through encoding/json on their
+// own bytes. Unknown fields are ignored and a repeated field keeps its last
+// value, as with encoding/json.
+func parseInbound(data []byte, in *inbound) error {
+	p := jsonScanner{data: data}
+	p.ws()
+	if !p.eat('{') {
+		return p.fail("frame must be a JSON object")
+	}
+	p.ws()
+	if p.eat('}') {
+		return p.end()
+	}
+	for {
+		p.ws()
+		key, err := p.str()
+		if err != nil {
+			return err
+		}
+		p.ws()
+		if !p.eat(':') {
+			return p.fail("expected ':' after object key")
+		}
+		p.ws()
+		start := p.i
+		if err := p.skip(0); err != nil {
+			return err
+		}
+		raw := data[start:p.i]
+		if err := in.set(key, raw); err != nil {
+			return err
+		}
+		p.ws()
+		if p.eat(',') {
+			continue
+		}
+		if p.eat('}') {
+			return p.end()
+		}
+		return p.fail("expected ',' or '}' in object")
+	}
+}
+
+// set assigns one top-level field from its raw JSON.
+func (in *inbound) set(key string, raw []byte) error {
+	var err error
+	switch key {
+	case "op":
+		in.Op, err = stringField(key, raw)
+	case "id":
+		in.ID, err = stringField(key, raw)
+	case "topic":
+		in.Topic, err = stringField(key, raw)
+	case "on_gap":
+		in.OnGap, err = stringField(key, raw)
+	case "token":
+		in.Token, err = stringField(key, raw)
+	case "group":
+		in.Group, err = stringField(key, raw)
+	case "key":
+		in.Key, err = optionalString(key, raw)
+	case "key_b64":
+		in.KeyB64, err = optionalString(key, raw)
+	case "value_b64":
+		in.ValueB64, err = optionalString(key, raw)
+	case "value":
+		in.Value = raw
+	case "from":
+		if string(raw) != "null" {
+			in.From = raw
+		}
+	case "headers":
+		in.Headers, err = stringMap(raw)
+	case "filter":
+		in.Filter = nil
+		err = json.Unmarshal(raw, &in.Filter)
+	case "partition":
+		in.Partition = nil
+		err = json.Unmarshal(raw, &in.Partition)
+	case "offset":
+		in.Offset = nil
+		err = json.Unmarshal(raw, &in.Offset)
+	}
+	if err != nil {
+		return fmt.Errorf("field %q: %w", key, err)
+	}
+	return nil
+}
+
+// stringField reads a JSON string (null reads as "").
+func stringField(key string, raw []byte) (string, error) {
+	if string(raw) == "null" {
+		return "", nil
+	}
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", fmt.Errorf("want a string, got %s", kindOf(raw))
+	}
+	body := raw[1 : len(raw)-1]
+	for _, c := range body {
+		if c == '\\' {
+			var s string
+			err := json.Unmarshal(raw, &s)
+			return s, err
+		}
+	}
+	return string(body), nil
+}
+
+// stringMap reads an object of strings (null reads as nil).
+func stringMap(raw []byte) (map[string]string, error) {
+	if string(raw) == "null" {
+		return nil, nil
+	}
+	p := jsonScanner{data: raw}
+	if !p.eat('{') {
+		return nil, fmt.Errorf("want an object of strings, got %s", kindOf(raw))
+	}
+	m := map[string]string{}
+	p.ws()
+	if p.eat('}') {
+		return m, nil
+	}
+	for {
+		p.ws()
+		k, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		p.ws()
+		p.eat(':')
+		p.ws()
+		start := p.i
+		if err := p.skip(0); err != nil {
+			return nil, err
+		}
+		v, err := stringField(k, raw[start:p.i])
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", k, err)
+		}
+		m[k] = v
+		p.ws()
+		if !p.eat(',') {
+			return m, nil
+		}
+	}
+}
+
+func optionalString(key string, raw []byte) (*string, error) {
+	if string(raw) == "null" {
+		return nil, nil
+	}
+	s, err := stringField(key, raw)
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+func kindOf(raw []byte) string {
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// jsonScanner walks JSON text, validating as it skips.
+type jsonScanner struct {
+	data []byte
+	i    int
+}
+
+var errSyntax = errors.New("invalid JSON")
+
+func (p *jsonScanner) fail(what string) error {
+	return fmt.Errorf("%w at byte %d: %s", errSyntax, p.i, what)
+}
+
+func (p *jsonScanner) end() error {
+	p.ws()
+	if p.i != len(p.data) {
+		return p.fail("unexpected data after the object")
+	}
+	return nil
+}
+
+func (p *jsonScanner) ws() {
+	for p.i < len(p.data) {
+		switch p.data[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonScanner) eat(c byte) bool {
+	if p.i < len(p.data) && p.data[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// str reads an object key: a JSON string, unescaped.
+func (p *jsonScanner) str() (string, error) {
+	start := p.i
+	if err := p.skipString(); err != nil {
+		return "", err
+	}
+	return stringField("key", p.data[start:p.i])
+}
+
+// skip validates and steps over one JSON value.
+func (p *jsonScanner) skip(depth int) error {
+	if depth > maxJSONDepth {
+		return p.fail("nested too deeply")
+	}
+	if p.i >= len(p.data) {
+		return p.fail("unexpected end of frame")
+	}
+	switch c := p.data[p.i]; {
+	case c == '"':
+		return p.skipString()
+	case c == '{':
+		p.i++
+		p.ws()
+		if p.eat('}') {
+			return nil
+		}
+		for {
+			p.ws()
+			if err := p.skipString(); err != nil {
+				return err
+			}
+			p.ws()
+			if !p.eat(':') {
+				return p.fail("expected ':' after object key")
+			}
+			p.ws()
+			if err := p.skip(depth + 1); err != nil {
+				return err
+			}
+			p.ws()
+			if p.eat(',') {
+				continue
+			}
+			if p.eat('}') {
+				return nil
+			}
+			return p.fail("expected ',' or '}' in object")
+		}
+	case c == '[':
+		p.i++
+		p.ws()
+		if p.eat(']') {
+			return nil
+		}
+		for {
+			p.ws()
+			if err := p.skip(depth + 1); err != nil {
+				return err
+			}
+			p.ws()
+			if p.eat(',') {
+				continue
+			}
+			if p.eat(']') {
+				return nil
+			}
+			return p.fail("expected ',' or ']' in array")
+		}
+	case c == 't':
+		return p.literal("true")
+	case c == 'f':
+		return p.literal("false")
+	case c == 'n':
+		return p.literal("null")
+	case c == '-' || c >= '0' && c <= '9':
+		return p.skipNumber()
+	}
+	return p.fail("unexpected character " + strconv.QuoteRune(rune(p.data[p.i])))
+}
+
+func (p *jsonScanner) literal(word string) error {
+	if len(p.data)-p.i < len(word) || string(p.data[p.i:p.i+len(word)]) != word {
+		return p.fail("invalid literal")
+	}
+	p.i += len(word)
+	return nil
+}
+
+func (p *jsonScanner) skipString() error {
+	if !p.eat('"') {
+		return p.fail("expected a string")
+	}
+	for p.i < len(p.data) {
+		c := p.data[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return nil
+		case c == '\\':
+			p.i++
+			if p.i >= len(p.data) {
+				return p.fail("unterminated escape")
+			}
+			switch p.data[p.i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				p.i++
+			case 'u':
+				if len(p.data)-p.i < 5 || !isHex4(p.data[p.i+1:p.i+5]) {
+					return p.fail(`invalid \u escape`)
+				}
+				p.i += 5
+			default:
+				return p.fail("invalid escape")
+			}
+		case c < 0x20:
+			return p.fail("control character in string")
+		case c < utf8.RuneSelf:
+			p.i++
+		default:
+			r, size := utf8.DecodeRune(p.data[p.i:])
+			if r == utf8.RuneError && size == 1 {
+				return p.fail("invalid UTF-8 in string")
+			}
+			p.i += size
+		}
+	}
+	return p.fail("unterminated string")
+}
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// skipNumber steps over a number following RFC 8259's grammar.
+func (p *jsonScanner) skipNumber() error {
+	p.eat('-')
+	switch {
+	case p.eat('0'):
+	case p.i < len(p.data) && p.data[p.i] >= '1' && p.data[p.i] <= '9':
+		p.digits()
+	default:
+		return p.fail("invalid number")
+	}
+	if p.eat('.') {
+		if p.digits() == 0 {
+			return p.fail("invalid number: no digits after '.'")
+		}
+	}
+	if p.eat('e') || p.eat('E') {
+		if !p.eat('+') {
+			p.eat('-')
+		}
+		if p.digits() == 0 {
+			return p.fail("invalid number: no digits in exponent")
+		}
+	}
+	return nil
+}
+
+func (p *jsonScanner) digits() int {
+	n := 0
+	for p.i < len(p.data) && p.data[p.i] >= '0' && p.data[p.i] <= '9' {
+		p.i++
+		n++
+	}
+	return n
+}

@@ -1,0 +1,147 @@
+package bridge
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+var inboundSeeds = []string{
+	`{"op":"publish","id":"42","topic":"orders","key":"o-1","value":{"id":"o-1","amount":12.5,"tags":["a","b"],"n":null,"ok":true},"headers":{"source":"web"}}`,
+	`{"op":"subscribe","id":"1","topic":"orders","from":{"offsets":{"0":4}},"on_gap":"earliest","filter":{"keys":["a"],"headers":{"x":"y"}}}`,
+	`{"op":"publish","topic":"t","value_b64":"AAE=","key_b64":"AA=="}`,
+	`{"op":"ack","topic":"t","partition":3,"offset":99}`,
+	`{"op":"auth","token":"a.b.c","id":"\u0041\n"}`,
+	` { "op" : "ping" , "id" : "x" } `,
+	`{"op":"publish","value":"h\u00e9llo \"q\" \\ \/","topic":"a"}`,
+	`{"op":"publish","value":-0.5e+10,"topic":"a"}`,
+	`{"op":"publish","value":[],"topic":"a","value":{}}`,
+	`{"op":null,"id":null,"key":null,"from":null}`,
+	`{}`,
+	`{"op":"publish","value":{"a":[1,2,{"b":[true,false,null]}]}}`,
+	`{"unknown":{"deep":[1,2,3]},"op":"ping"}`,
+	`{"op":1}`, `{"op":"x",}`, `{"op":"x"} extra`, `[1]`, `{"value":01}`, `{"value":1.}`, `{"value":"\x"}`,
+	`{"value":tru}`, `{"value":"unterminated}`, `{"value":"a` + "\x01" + `"}`, `{"value":"` + "\xff" + `"}`, `{"id":"a"`, ``, `{"value":[1,2}`,
+	`{"partition":"x"}`, `{"headers":[1]}`,
+}
+
+// TestParseInboundMatchesEncodingJSON checks the hand-written parser
+// against encoding/json: same verdict, same fields.
+func TestParseInboundMatchesEncodingJSON(t *testing.T) {
+	for _, seed := range inboundSeeds {
+		checkInboundAgainstStdlib(t, []byte(seed))
+	}
+}
+
+func FuzzParseInbound(f *testing.F) {
+	for _, s := range inboundSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkInboundAgainstStdlib(t, data)
+	})
+}
+
+// inboundKeys are the protocol's field names, matched exactly.
+var inboundKeys = []string{"op", "id", "topic", "from", "on_gap", "key", "key_b64", "value", "value_b64", "headers", "token", "filter", "group", "partition", "offset"}
+
+// caseVariant reports whether data has a top-level key that differs from
+// a protocol field only in case: encoding/json folds case, the protocol
+// (and the hand parser) does not.
+func caseVariant(data []byte) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(data, &m) != nil {
+		return false
+	}
+	for k := range m {
+		for _, known := range inboundKeys {
+			if k != known && strings.EqualFold(k, known) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func checkInboundAgainstStdlib(t *testing.T, data []byte) {
+	t.Helper()
+	if caseVariant(data) {
+		return
+	}
+	var got inbound
+	gotErr := parseInbound(data, &got)
+	var want inbound
+	wantErr := json.Unmarshal(data, &want)
+	if (gotErr == nil) != (wantErr == nil) {
+		// encoding/json accepts invalid UTF-8 in strings (replacing it);
+		// the hand parser refuses it, which is stricter and fine.
+		if gotErr != nil && wantErr == nil && !json.Valid(data) {
+			return
+		}
+		if gotErr != nil && wantErr == nil && !validUTF8Strings(data) {
+			return
+		}
+		// A top-level null decodes to nothing with encoding/json ("no op");
+		// the hand parser wants an object. Both end in bad_request.
+		if gotErr != nil && wantErr == nil && reflect.DeepEqual(want, inbound{}) {
+			return
+		}
+		t.Fatalf("%q: parseInbound err %v, encoding/json err %v", data, gotErr, wantErr)
+	}
+	if gotErr != nil {
+		return
+	}
+	if got.Value != nil && !json.Valid(got.Value) {
+		t.Fatalf("%q: value %q accepted but not valid JSON", data, got.Value)
+	}
+	// encoding/json keeps "null" for a RawMessage; compare normalized.
+	if string(want.Value) == "null" && got.Value != nil && string(got.Value) == "null" {
+		want.Value, got.Value = nil, nil
+	}
+	if !reflect.DeepEqual(normalize(got), normalize(want)) {
+		t.Fatalf("%q:\n got %+v\nwant %+v", data, normalize(got), normalize(want))
+	}
+}
+
+func validUTF8Strings(data []byte) bool {
+	var v any
+	if json.Unmarshal(data, &v) != nil {
+		return false
+	}
+	p := jsonScanner{data: data}
+	p.ws()
+	return p.skip(0) == nil
+}
+
+// normalize makes raw JSON fields comparable (compact form).
+func normalize(in inbound) inbound {
+	compact := func(b []byte) []byte {
+		if b == nil {
+			return nil
+		}
+		var out []byte
+		var v any
+		if json.Unmarshal(b, &v) == nil {
+			out, _ = json.Marshal(v)
+		}
+		return out
+	}
+	in.Value = compact(in.Value)
+	if string(in.From) == "null" {
+		in.From = nil // both mean "latest" to parseFrom
+	}
+	in.From = compact(in.From)
+	return in
+}
+
+func BenchmarkParseInbound(b *testing.B) {
+	data := []byte(`{"op":"publish","id":"42","topic":"orders","key":"o-1","value":{"id":"o-1","amount":12.5,"currency":"EUR","quantity":2,"customer":{"name":"Ann","email":null},"tags":["a","b","c"],"note":"a longer note to make the value about as big as a real one"},"headers":{"source":"web"}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		var in inbound
+		if err := parseInbound(data, &in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
