@@ -197,7 +197,7 @@ describe("a server that stops answering", () => {
     await server?.close();
   });
 
-  test("heartbeat and connect timeouts reconnect, then the subscription resumes", async () => {
+  test("heartbeat and connect timeouts reconnect; in-flight publishes are rejected unless retried", async () => {
     server = await SluiceProcess.create();
     await server.start();
     const s = new Sluice(server.url, { ...clientOpts, heartbeatIntervalMs: 300, heartbeatTimeoutMs: 300, connectTimeoutMs: 500 });
@@ -213,7 +213,17 @@ describe("a server that stops answering", () => {
     // SIGSTOP keeps the TCP connections and the listen backlog, but nothing
     // answers: only the client's own timers can notice.
     server.proc.kill("SIGSTOP");
+    let retried;
     try {
+      // Both go out on the socket the client still believes open, so both
+      // are in flight when the heartbeat gives up on it.
+      const plain = s.publish("stalled.pub", { n: 1 });
+      retried = s.publish("stalled.pub", { n: 2 }, { retryOnReconnect: true });
+      await assert.rejects(plain, (err) => {
+        assert.equal(err.code, "unavailable");
+        assert.match(err.message, /may or may not be stored/);
+        return true;
+      });
       await waitFor("a heartbeat timeout, then a connect timeout", () =>
         reasons.includes("4000 heartbeat timeout") && reasons.includes("4000 connect timeout"),
       );
@@ -221,6 +231,7 @@ describe("a server that stops answering", () => {
       server.proc.kill("SIGCONT");
     }
     await s.waitOpen();
+    assert.ok((await retried).offset >= 0, "the opted-in publish was sent again");
     await pub.publish("stalled", { i: 1 });
     await waitFor("message after the stall", () => got.length === 2);
     assert.deepEqual(got, [0, 1]);
