@@ -127,6 +127,10 @@ type KafkaConfig struct {
 	MetadataMinAge time.Duration `yaml:"metadata_min_age"`
 	// HistoryBatchBytes bounds one fetch of a history reader. Default: 1 MiB.
 	HistoryBatchBytes int32 `yaml:"history_batch_bytes"`
+	// TLS secures the connections to the brokers. Default: plaintext.
+	TLS KafkaTLSConfig `yaml:"tls"`
+	// SASL authenticates to the brokers. Default: none.
+	SASL KafkaSASLConfig `yaml:"sasl"`
 	// Opts are extra franz-go options (TLS, SASL, logging) that the binary
 	// builds from its configuration. They apply to every client the bridge
 	// makes.
@@ -237,6 +241,9 @@ func (c *Config) validate() error {
 	}
 	if c.Kafka.Linger < 0 {
 		errs = append(errs, fmt.Errorf("kafka.linger: %s must not be negative", c.Kafka.Linger))
+	}
+	if _, err := c.Kafka.securityOpts(); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := compressionCodec(c.Kafka.Compression); err != nil {
 		errs = append(errs, err)

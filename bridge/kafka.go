@@ -21,6 +21,9 @@ func (s *Server) baseOpts() []kgo.Opt {
 		kgo.MetadataMinAge(s.cfg.Kafka.MetadataMinAge),
 		kgo.FetchMaxWait(s.cfg.Kafka.FetchMaxWait),
 	}
+	// Validated in New, so the error is nil here.
+	sec, _ := s.cfg.Kafka.securityOpts()
+	opts = append(opts, sec...)
 	return append(opts, s.cfg.Kafka.Opts...)
 }
 
