@@ -28,9 +28,11 @@ type groupSub struct {
 	topic  string
 	group  string
 	filter recordFilter
-	cl     *kgo.Client
-	cancel context.CancelFunc
-	done   chan struct{}
+	// keyRule is the token's key restriction the filter was narrowed by.
+	keyRule keyRule
+	cl      *kgo.Client
+	cancel  context.CancelFunc
+	done    chan struct{}
 
 	mu       sync.Mutex
 	owned    map[int32]bool    // partitions assigned to this member
@@ -61,7 +63,7 @@ type ackedReply struct {
 const groupCommitInterval = 200 * time.Millisecond
 
 // subscribeGroup joins sub's topic as a member of in.Group.
-func (s *session) subscribeGroup(in *inbound, filter recordFilter, from fromSpec) {
+func (s *session) subscribeGroup(in *inbound, filter recordFilter, rule keyRule, from fromSpec) {
 	reset := kgo.NewOffset().AtEnd()
 	switch from.kind {
 	case fromLatest:
@@ -72,7 +74,7 @@ func (s *session) subscribeGroup(in *inbound, filter recordFilter, from fromSpec
 		return
 	}
 	g := &groupSub{
-		sess: s, id: in.ID, topic: in.Topic, group: in.Group, filter: filter,
+		sess: s, id: in.ID, topic: in.Topic, group: in.Group, filter: filter, keyRule: rule,
 		done:     make(chan struct{}),
 		owned:    map[int32]bool{},
 		pending:  map[int32][]int64{},

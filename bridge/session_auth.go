@@ -85,21 +85,43 @@ func (s *session) authOp(in *inbound) {
 	s.armExpiry(p.ExpiresAt())
 	s.subsMu.Lock()
 	var lost []*subscription
+	var lostGroups []*groupSub
 	for topic, sub := range s.subs {
-		if !p.CanSubscribe(topic) {
+		if !p.CanSubscribe(topic) || !sub.keyRule.covers(p, topic) {
 			lost = append(lost, sub)
+		}
+	}
+	for topic, g := range s.groups {
+		if !p.CanSubscribe(topic) || !g.keyRule.covers(p, topic) {
+			lostGroups = append(lostGroups, g)
+			delete(s.groups, topic)
 		}
 	}
 	s.subsMu.Unlock()
 	for _, sub := range lost {
 		s.dropSubscription(sub)
-		s.reply(sub.id, &opError{code: CodeForbidden, msg: "the refreshed token does not grant subscribe on " + sub.topic + "; subscription ended", topic: sub.topic})
+		s.reply(sub.id, refreshDenied(p, sub.topic))
+	}
+	for _, g := range lostGroups {
+		g.stop() // commits what the client acknowledged, as unsubscribe does
+		s.srv.metrics.subscriptions.Dec()
+		s.reply(g.id, refreshDenied(p, g.topic))
 	}
 	reply := authenticatedReply{Op: "authenticated", ID: in.ID}
 	if exp := p.ExpiresAt(); !exp.IsZero() {
 		reply.ExpiresAt = exp.UnixMilli()
 	}
 	s.enqueue(replyFrame(reply))
+}
+
+// refreshDenied is the error ending a subscription a refreshed token no
+// longer covers: no subscribe grant, or a key restriction it lacked.
+func refreshDenied(p Principal, topic string) *opError {
+	msg := "the refreshed token does not grant subscribe on " + topic + "; subscription ended"
+	if p.CanSubscribe(topic) {
+		msg = "the refreshed token restricts the keys of " + topic + "; subscription ended, subscribe again"
+	}
+	return &opError{code: CodeForbidden, msg: msg, topic: topic}
 }
 
 // isJSON reports whether b is one valid JSON value.

@@ -59,13 +59,14 @@ func (s *session) subscribe(in *inbound) {
 	}
 	if key, ok := p.KeyRestriction(topic); ok {
 		sub.filter.restrictKey(key)
+		sub.keyRule = keyRule{key: key, restricted: true}
 	}
 	if err := s.srv.ensureTopic(s.ctx, topic); err != nil {
 		s.reply(in.ID, withTopic(err, topic))
 		return
 	}
 	if in.Group != "" {
-		s.subscribeGroup(in, sub.filter, from)
+		s.subscribeGroup(in, sub.filter, sub.keyRule, from)
 		return
 	}
 	if err := s.srv.join(s.ctx, sub, from, in.OnGap); err != nil {

@@ -18,6 +18,8 @@ type subscription struct {
 	// is not delivered.
 	cursors []cursor
 	filter  recordFilter
+	// keyRule is the token's key restriction the filter was narrowed by.
+	keyRule keyRule
 	// stopHistory cancels the history reader, if one runs.
 	stopHistory func()
 }
@@ -79,4 +81,18 @@ func (f *recordFilter) restrictKey(key string) {
 	if had {
 		f.keys[key] = struct{}{}
 	}
+}
+
+// keyRule is the key restriction of the token a subscription was made
+// under; a refreshed token must honour it for the subscription to live on.
+type keyRule struct {
+	key        string
+	restricted bool
+}
+
+// covers reports whether a subscription filtered by r honours p's key
+// restriction on topic: p restricts nothing, or exactly what r applied.
+func (r keyRule) covers(p Principal, topic string) bool {
+	key, restricted := p.KeyRestriction(topic)
+	return !restricted || r.restricted && r.key == key
 }
