@@ -318,3 +318,8 @@ func TestConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
+	t.Helper()
+	return context.WithCancel(t.Context())
+}
