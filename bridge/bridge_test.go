@@ -232,7 +232,10 @@ func TestOversizedFrameCloses1009(t *testing.T) {
 
 func TestSlowConsumerIsCutOffOthersKeepUp(t *testing.T) {
 	env := newTestEnv(t, func(c *Config, _ *Deps) {
-		c.SendQueueLength = 16
+		// Large enough that the fast reader never falls this far behind on
+		// a loaded machine; far too small for 600 × 60 KB to a socket that
+		// never reads.
+		c.SendQueueLength = 128
 		c.WriteTimeout = 2 * time.Second
 	})
 	slow := env.dial(ProtocolPath)

@@ -38,6 +38,8 @@ type groupSub struct {
 	owned    map[int32]bool    // partitions assigned to this member
 	pending  map[int32][]int64 // delivered, unacked offsets per partition, ascending
 	toCommit map[int32]int64   // next offset to commit per partition (acked + 1)
+	acked    map[int32]int64   // one past the highest acknowledged (or filtered) offset; never moves back
+	next     map[int32]int64   // one past the highest delivered (or filtered) offset
 	inflight int
 	room     chan struct{} // signalled when an ack frees in-flight room
 }
@@ -79,6 +81,8 @@ func (s *session) subscribeGroup(in *inbound, filter recordFilter, rule keyRule,
 		owned:    map[int32]bool{},
 		pending:  map[int32][]int64{},
 		toCommit: map[int32]int64{},
+		acked:    map[int32]int64{},
+		next:     map[int32]int64{},
 		room:     make(chan struct{}, 1),
 	}
 	opts := append(s.srv.baseOpts(),
@@ -187,6 +191,7 @@ func (g *groupSub) track(rec *kgo.Record) bool {
 		return false
 	}
 	g.pending[rec.Partition] = append(g.pending[rec.Partition], rec.Offset)
+	g.next[rec.Partition] = rec.Offset + 1
 	g.inflight++
 	return true
 }
@@ -196,7 +201,12 @@ func (g *groupSub) track(rec *kgo.Record) bool {
 func (g *groupSub) markDone(p int32, offset int64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.owned[p] && len(g.pending[p]) == 0 {
+	if !g.owned[p] {
+		return
+	}
+	g.next[p] = offset + 1
+	if len(g.pending[p]) == 0 {
+		g.acked[p] = offset + 1
 		g.toCommit[p] = offset + 1
 	}
 }
@@ -209,6 +219,10 @@ func (g *groupSub) ack(p int32, offset int64) error {
 		g.mu.Unlock()
 		return newOpError(CodeNotFound, "partition %d of %s is not assigned to this socket (revoked?)", p, g.topic)
 	}
+	if offset >= g.next[p] {
+		g.mu.Unlock()
+		return newOpError(CodeBadRequest, "offset %d of %s[%d] was not delivered to this socket", offset, g.topic, p)
+	}
 	pend := g.pending[p]
 	n := 0
 	for n < len(pend) && pend[n] <= offset {
@@ -216,7 +230,9 @@ func (g *groupSub) ack(p int32, offset int64) error {
 	}
 	g.pending[p] = pend[n:]
 	g.inflight -= n
-	if offset+1 > g.toCommit[p] {
+	// A stale ack (below an earlier one) must not move the commit back.
+	if offset+1 > g.acked[p] {
+		g.acked[p] = offset + 1
 		g.toCommit[p] = offset + 1
 	}
 	g.mu.Unlock()
@@ -298,6 +314,8 @@ func (g *groupSub) forget(ps []int32) {
 		delete(g.pending, p)
 		delete(g.owned, p)
 		delete(g.toCommit, p)
+		delete(g.acked, p)
+		delete(g.next, p)
 	}
 	g.mu.Unlock()
 	select {

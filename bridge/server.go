@@ -122,9 +122,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // hooks. The Server owns it: do not close it.
 func (s *Server) Client() *kgo.Client { return s.client }
 
-// Ready reports whether Kafka answers a metadata request within ctx.
+// Ready reports whether Kafka answers a metadata request within ctx. It
+// asks a broker every time: kadm's BrokerMetadata answers from the
+// client's metadata cache and never notices that the brokers went away.
 func (s *Server) Ready(ctx context.Context) error {
-	if _, err := s.admin.BrokerMetadata(ctx); err != nil {
+	if err := s.client.Ping(ctx); err != nil {
 		return fmt.Errorf("kafka: %w", err)
 	}
 	return nil
