@@ -1,6 +1,8 @@
 package bridge
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,7 +33,7 @@ func parseInbound(data []byte, in *inbound) error {
 	}
 	for {
 		p.ws()
-		key, err := p.str()
+		key, err := p.keyBytes()
 		if err != nil {
 			return err
 		}
@@ -59,12 +61,13 @@ func parseInbound(data []byte, in *inbound) error {
 	}
 }
 
-// set assigns one top-level field from its raw JSON.
-func (in *inbound) set(key string, raw []byte) error {
+// set assigns one top-level field from its raw JSON. key is compared
+// without converting it to a string, so no field name is allocated.
+func (in *inbound) set(keyBytes []byte, raw []byte) error {
 	var err error
-	switch key {
+	switch key := string(keyBytes); key {
 	case "op":
-		in.Op, err = stringField(key, raw)
+		in.Op, err = opField(raw)
 	case "id":
 		in.ID, err = stringField(key, raw)
 	case "topic":
@@ -100,9 +103,24 @@ func (in *inbound) set(key string, raw []byte) error {
 		err = json.Unmarshal(raw, &in.Offset)
 	}
 	if err != nil {
-		return fmt.Errorf("field %q: %w", key, err)
+		return fmt.Errorf("field %q: %w", keyBytes, err)
 	}
 	return nil
+}
+
+// knownOps are returned as constants, so reading an op allocates nothing.
+var knownOps = []string{"publish", "subscribe", "unsubscribe", "ack", "ping", "auth"}
+
+func opField(raw []byte) (string, error) {
+	if len(raw) >= 2 && raw[0] == '"' {
+		body := raw[1 : len(raw)-1]
+		for _, op := range knownOps {
+			if string(body) == op {
+				return op, nil
+			}
+		}
+	}
+	return stringField("op", raw)
 }
 
 // stringField reads a JSON string (null reads as "").
@@ -227,6 +245,21 @@ func (p *jsonScanner) eat(c byte) bool {
 	return false
 }
 
+// keyBytes reads an object key and returns its bytes, unescaped; without
+// escapes they are a sub-slice of the input and nothing is allocated.
+func (p *jsonScanner) keyBytes() ([]byte, error) {
+	start := p.i
+	if err := p.skipString(); err != nil {
+		return nil, err
+	}
+	body := p.data[start+1 : p.i-1]
+	if bytes.IndexByte(body, '\\') < 0 {
+		return body, nil
+	}
+	k, err := stringField("key", p.data[start:p.i])
+	return []byte(k), err
+}
+
 // str reads an object key: a JSON string, unescaped.
 func (p *jsonScanner) str() (string, error) {
 	start := p.i
@@ -315,11 +348,43 @@ func (p *jsonScanner) literal(word string) error {
 	return nil
 }
 
+// plainStringByte marks the bytes a JSON string may hold as they are:
+// printable ASCII other than '"' and '\\'.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// plainWord reports whether all eight bytes of v are plain string bytes:
+// none is below 0x20, '"', '\\' or non-ASCII (the SWAR tests of "Bit
+// Twiddling Hacks": a byte is zero, or less than n).
+func plainWord(v uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(x uint64) uint64 { return (x - lo) & ^x & hi }
+	below20 := (v - lo*0x20) & ^v & hi
+	quote := hasZero(v ^ (lo * '"'))
+	backslash := hasZero(v ^ (lo * '\\'))
+	return (below20 | quote | backslash | v&hi) == 0
+}
+
 func (p *jsonScanner) skipString() error {
 	if !p.eat('"') {
 		return p.fail("expected a string")
 	}
 	for p.i < len(p.data) {
+		// Runs of plain ASCII are the common case: skip them eight bytes at
+		// a time, then byte by byte.
+		for p.i+8 <= len(p.data) && plainWord(binary.LittleEndian.Uint64(p.data[p.i:])) {
+			p.i += 8
+		}
+		for p.i < len(p.data) && plainStringByte[p.data[p.i]] {
+			p.i++
+		}
+		if p.i >= len(p.data) {
+			break
+		}
 		c := p.data[p.i]
 		switch {
 		case c == '"':

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -47,7 +48,7 @@ func (s *session) publishOp(in *inbound) {
 		s.reply(in.ID, newOpError(CodeBadRequest, "publish: give value or value_b64, not both"))
 		return
 	case in.Value != nil:
-		value = in.Value
+		value = bytes.Clone(in.Value) // in.Value points into the reused read buffer
 	case in.ValueB64 != nil:
 		v, err := base64.StdEncoding.DecodeString(*in.ValueB64)
 		if err != nil {
@@ -76,7 +77,7 @@ func (s *session) handleRouteFrame(mt int, data []byte) {
 		return
 	}
 	isJSON := mt == websocket.TextMessage && isJSON(data)
-	s.produce("", s.routeTopic, nil, data, isJSON, nil)
+	s.produce("", s.routeTopic, nil, bytes.Clone(data), isJSON, nil)
 }
 
 // produce validates and encodes a record, hands it to the shared producer
@@ -143,6 +144,6 @@ func (s *session) produce(id, topic string, key, value []byte, isJSON bool, head
 		s.srv.metrics.messagesIn.WithLabelValues(label).Inc()
 		s.srv.metrics.bytesIn.WithLabelValues(label).Add(float64(len(r.Key) + len(r.Value)))
 		s.srv.metrics.publishLatency.Observe(time.Since(received).Seconds())
-		s.enqueue(replyFrame(publishedReply{Op: "published", ID: id, Topic: topic, Partition: r.Partition, Offset: r.Offset}))
+		s.enqueue(publishedFrame(id, topic, r.Partition, r.Offset))
 	})
 }

@@ -21,14 +21,6 @@ type topicReply struct {
 	Topic string `json:"topic"`
 }
 
-type publishedReply struct {
-	Op        string `json:"op"`
-	ID        string `json:"id,omitempty"`
-	Topic     string `json:"topic"`
-	Partition int32  `json:"partition"`
-	Offset    int64  `json:"offset"`
-}
-
 type errorReply struct {
 	Op      string `json:"op"`
 	ID      string `json:"id,omitempty"`
@@ -51,6 +43,25 @@ func replyFrame(v any) []byte {
 		payload = []byte(`{"op":"error","code":"internal","message":"reply could not be rendered"}`)
 	}
 	return textFrame(payload)
+}
+
+// publishedFrame renders the ack of a publish by hand: it is sent once per
+// record, so it skips encoding/json.
+func publishedFrame(id, topic string, partition int32, offset int64) []byte {
+	b := newFrameBuilder(64 + len(id) + len(topic))
+	buf := append(b.buf, `{"op":"published"`...)
+	if id != "" {
+		buf = append(buf, `,"id":`...)
+		buf = appendJSONString(buf, id)
+	}
+	buf = append(buf, `,"topic":`...)
+	buf = appendJSONString(buf, topic)
+	buf = append(buf, `,"partition":`...)
+	buf = strconv.AppendInt(buf, int64(partition), 10)
+	buf = append(buf, `,"offset":`...)
+	buf = strconv.AppendInt(buf, offset, 10)
+	b.buf = append(buf, '}')
+	return b.finish(opText)
 }
 
 func subscribedFrame(id, topic string, offsets map[int32]int64) []byte {

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net"
@@ -94,6 +95,9 @@ type session struct {
 
 	ip           string
 	publishLimit *rate.Limiter // nil when publish_rate is 0
+
+	readBuf       *bytes.Buffer // reused for every frame the read loop reads
+	deadlineSetAt time.Time     // when the read loop last pushed its deadline
 
 	inflight   chan struct{}
 	denials    denialWindow

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"log/slog"
@@ -37,7 +38,7 @@ func (s *session) readLoop() closeReason {
 		if err != nil {
 			return s.readEnded(err)
 		}
-		data, err := io.ReadAll(io.LimitReader(r, limit+1))
+		data, err := s.readFrame(r, limit)
 		if err != nil {
 			return s.readEnded(err)
 		}
@@ -58,8 +59,37 @@ func (s *session) readLoop() closeReason {
 	}
 }
 
+// maxKeptReadBuffer is the largest read buffer a session keeps between
+// frames; a larger one (after a big frame) is dropped, so idle sockets hold
+// little memory.
+const maxKeptReadBuffer = 64 << 10
+
+// readFrame reads one frame's payload, up to limit+1 bytes, into the
+// session's reused buffer. The result is valid until the next call: op
+// handlers copy what outlives the frame (a record's value).
+func (s *session) readFrame(r io.Reader, limit int64) ([]byte, error) {
+	if s.readBuf == nil || s.readBuf.Cap() > maxKeptReadBuffer {
+		s.readBuf = new(bytes.Buffer)
+	}
+	s.readBuf.Reset()
+	if _, err := s.readBuf.ReadFrom(io.LimitReader(r, limit+1)); err != nil {
+		return nil, err
+	}
+	return s.readBuf.Bytes(), nil
+}
+
+// deadlineSlack is how stale a socket's read deadline may get before it is
+// pushed out again: re-arming it on every frame costs a timer update per
+// frame, so a busy socket re-arms it at most once per deadlineSlack.
+const deadlineSlack = time.Second
+
 func (s *session) extendReadDeadline() {
-	_ = s.nc.SetReadDeadline(time.Now().Add(s.srv.cfg.PongWait))
+	now := time.Now()
+	if now.Sub(s.deadlineSetAt) < deadlineSlack {
+		return
+	}
+	s.deadlineSetAt = now
+	_ = s.nc.SetReadDeadline(now.Add(s.srv.cfg.PongWait))
 }
 
 // readEnded classifies the error that ended the read loop.
