@@ -96,10 +96,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		perIP:    make(map[string]int),
 	}
 	s.upgrader = websocket.Upgrader{
-		// Zero sizes reuse the buffers net/http already holds for the
-		// hijacked connection instead of allocating more per socket.
-		ReadBufferSize:  0,
-		WriteBufferSize: 0,
+		// A small read buffer of the socket's own (frame payloads larger
+		// than it are read straight into the frame buffer), and a pooled
+		// write buffer gorilla only takes for control frames it writes
+		// itself: an idle socket holds neither net/http's 4 KiB buffers
+		// nor a write buffer.
+		ReadBufferSize:  readBufferSize,
 		WriteBufferPool: &sync.Pool{},
 		CheckOrigin:     s.checkOrigin,
 		Error:           s.upgradeError,
@@ -207,7 +209,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = conn.Close()
 		return
 	}
-	s.run(sess)
+	// The session now owns the admission slot and runs on a goroutine of
+	// its own, so this handler returns and net/http frees its per-request
+	// state (buffers, the response) for the socket's whole life.
+	admitted = false
+	go s.run(sess)
 }
 
 // admit counts a connection attempt against the process and per-address
@@ -326,9 +332,13 @@ func (s *Server) track(sess *session) bool {
 	return true
 }
 
-// run drives one session to its end on the handler goroutine.
+// readBufferSize is the socket's read buffer; see the upgrader.
+const readBufferSize = 512
+
+// run drives one session to its end and gives back its admission slot.
 func (s *Server) run(sess *session) {
 	defer s.wg.Done()
+	defer s.release(sess.ip)
 	s.metrics.connections.WithLabelValues(sess.routeLabel).Inc()
 	sess.log.Info("connection opened")
 	go sess.writeLoop()

@@ -52,9 +52,10 @@ func (r closeReason) String() string {
 	return "unknown"
 }
 
-// session is one WebSocket connection. Its read loop runs on the HTTP
-// handler's goroutine; its write loop on one goroutine of its own. Every
-// frame goes through the bounded queue; nothing else writes to the socket.
+// session is one WebSocket connection. Its read loop runs on the goroutine
+// ServeHTTP starts for it (the HTTP handler returns at once); its write loop
+// on one goroutine of its own. Every frame goes through the bounded queue;
+// nothing else writes to the socket.
 type session struct {
 	srv    *Server
 	conn   *websocket.Conn
@@ -96,7 +97,7 @@ type session struct {
 	ip           string
 	publishLimit *rate.Limiter // nil when publish_rate is 0
 
-	readBuf       *bytes.Buffer // reused for every frame the read loop reads
+	readBuf       *bytes.Buffer // the frame being handled, from readBuffers
 	deadlineSetAt time.Time     // when the read loop last pushed its deadline
 
 	inflight   chan struct{}
@@ -190,6 +191,9 @@ func (s *session) close(code int, text string, reason closeReason, flushFirst bo
 	})
 }
 
+// pingFrame is the server's keepalive ping, shared by every socket.
+var pingFrame = controlFrame(opPing, nil)
+
 // writeLoop is the only writer of the socket. It coalesces everything queued
 // since its last wake-up into one vectored write, pings on a timer, and
 // sends the close frame when the session closes.
@@ -198,7 +202,6 @@ func (s *session) writeLoop() {
 	pingEvery := s.srv.cfg.PongWait * 9 / 10
 	ticker := time.NewTicker(pingEvery)
 	defer ticker.Stop()
-	ping := controlFrame(opPing, nil)
 	for {
 		select {
 		case <-s.wake:
@@ -207,7 +210,7 @@ func (s *session) writeLoop() {
 				return
 			}
 		case <-ticker.C:
-			if err := s.writeFrames([][]byte{ping}); err != nil {
+			if err := s.writeFrames([][]byte{pingFrame}); err != nil {
 				s.writeFailed(err)
 				return
 			}

@@ -6,13 +6,15 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 )
 
 // readLoop reads frames until the connection ends, answering each op. It
-// runs on the HTTP handler's goroutine and returns the reason it ended.
+// runs on the session's own goroutine (started by ServeHTTP) and returns the
+// reason it ended.
 func (s *session) readLoop() closeReason {
 	s.conn.SetPingHandler(func(data string) error {
 		s.extendReadDeadline()
@@ -43,6 +45,7 @@ func (s *session) readLoop() closeReason {
 			return s.readEnded(err)
 		}
 		if int64(len(data)) > limit {
+			s.releaseFrame()
 			s.close(CloseTooBig, "frame larger than max_frame_bytes", reasonTooLarge, true)
 			return reasonTooLarge
 		}
@@ -53,29 +56,43 @@ func (s *session) readLoop() closeReason {
 		} else {
 			s.handleFrame(mt, data)
 		}
+		s.releaseFrame()
 		if s.isClosing() {
 			return s.closeReason
 		}
 	}
 }
 
-// maxKeptReadBuffer is the largest read buffer a session keeps between
-// frames; a larger one (after a big frame) is dropped, so idle sockets hold
-// little memory.
-const maxKeptReadBuffer = 64 << 10
+// maxPooledReadBuffer is the largest frame buffer returned to the pool; a
+// larger one (after a big frame) is left to the garbage collector.
+const maxPooledReadBuffer = 64 << 10
 
-// readFrame reads one frame's payload, up to limit+1 bytes, into the
-// session's reused buffer. The result is valid until the next call: op
-// handlers copy what outlives the frame (a record's value).
+// readBuffers hold frames while they are handled, so an idle socket holds
+// no read buffer at all.
+var readBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// readFrame reads one frame's payload, up to limit+1 bytes, into a pooled
+// buffer. The payload is valid until releaseFrame: op handlers copy what
+// outlives the frame (a record's value).
 func (s *session) readFrame(r io.Reader, limit int64) ([]byte, error) {
-	if s.readBuf == nil || s.readBuf.Cap() > maxKeptReadBuffer {
-		s.readBuf = new(bytes.Buffer)
-	}
-	s.readBuf.Reset()
-	if _, err := s.readBuf.ReadFrom(io.LimitReader(r, limit+1)); err != nil {
+	buf := readBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	s.readBuf = buf
+	if _, err := buf.ReadFrom(io.LimitReader(r, limit+1)); err != nil {
+		s.releaseFrame()
 		return nil, err
 	}
-	return s.readBuf.Bytes(), nil
+	return buf.Bytes(), nil
+}
+
+// releaseFrame gives the current frame's buffer back to the pool.
+func (s *session) releaseFrame() {
+	if buf := s.readBuf; buf != nil {
+		s.readBuf = nil
+		if buf.Cap() <= maxPooledReadBuffer {
+			readBuffers.Put(buf)
+		}
+	}
 }
 
 // deadlineSlack is how stale a socket's read deadline may get before it is
