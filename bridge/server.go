@@ -96,12 +96,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		perIP:    make(map[string]int),
 	}
 	s.upgrader = websocket.Upgrader{
-		// A small read buffer of the socket's own (frame payloads larger
-		// than it are read straight into the frame buffer), and a pooled
-		// write buffer gorilla only takes for control frames it writes
-		// itself: an idle socket holds neither net/http's 4 KiB buffers
-		// nor a write buffer.
-		ReadBufferSize:  readBufferSize,
+		// A read buffer of the socket's own (read_buffer_bytes), and a
+		// pooled write buffer gorilla only takes for control frames it
+		// writes itself: an idle socket holds no write buffer, and none
+		// of net/http's per-request buffers.
+		ReadBufferSize:  cfg.ReadBufferBytes,
 		WriteBufferPool: &sync.Pool{},
 		CheckOrigin:     s.checkOrigin,
 		Error:           s.upgradeError,
@@ -331,9 +330,6 @@ func (s *Server) track(sess *session) bool {
 	s.wg.Add(1)
 	return true
 }
-
-// readBufferSize is the socket's read buffer; see the upgrader.
-const readBufferSize = 512
 
 // run drives one session to its end and gives back its admission slot.
 func (s *Server) run(sess *session) {
