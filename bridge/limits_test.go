@@ -46,7 +46,9 @@ func TestConnectionLimits(t *testing.T) {
 
 func TestPublishRateLimit(t *testing.T) {
 	env := newTestEnv(t, func(c *Config, _ *Deps) {
-		c.PublishRate = 1
+		// A bucket of 3 that refills once in 1000 s: a slow run cannot
+		// refill a token between the five publishes.
+		c.PublishRate = 0.001
 		c.PublishBurst = 3
 		c.MetricsTopics = []string{"ord*"}
 	})
