@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/auth"
+	"go.yaml.in/yaml/v3"
 )
 
 const usage = `Sluice is a WebSocket gateway for Apache Kafka.
@@ -68,6 +70,7 @@ func (f *configFlags) register(fs *flag.FlagSet) {
 func (f *configFlags) load(lookupEnv func(string) (string, bool)) (Config, source, error) {
 	cfg := defaultConfig()
 	var src source
+	var fileErr error
 	if f.config == "" {
 		if v, ok := lookupEnv("SLUICE_CONFIG"); ok {
 			f.config = v
@@ -76,7 +79,12 @@ func (f *configFlags) load(lookupEnv func(string) (string, bool)) (Config, sourc
 	if f.config != "" {
 		src.file = f.config
 		if err := loadFile(f.config, &cfg); err != nil {
-			return cfg, src, err
+			if !isTypeError(err) {
+				return cfg, src, err
+			}
+			// A value of the wrong type leaves its field at the default and
+			// the rest decoded: go on, so every problem is reported at once.
+			fileErr = err
 		}
 	}
 	set, err := applyEnv(&cfg, lookupEnv)
@@ -106,7 +114,24 @@ func (f *configFlags) load(lookupEnv func(string) (string, bool)) (Config, sourc
 	if cfg.Auth.JWT.Secret != "" || cfg.Auth.JWT.JWKSURL != "" || len(cfg.Auth.JWT.PublicKeyFiles) > 0 {
 		src.authTouched = true
 	}
-	return cfg, src, resolveAuthMode(&cfg, src)
+	return cfg, src, errors.Join(fileErr, resolveAuthMode(&cfg, src))
+}
+
+// isTypeError reports whether err is only about values of the wrong type,
+// so the rest of the file was still decoded.
+func isTypeError(err error) bool {
+	var te *yaml.TypeError
+	return errors.As(err, &te)
+}
+
+// loadAndValidate loads the configuration and validates it, reporting
+// problems of the file's types and of its meaning together.
+func (f *configFlags) loadAndValidate(ctx context.Context, lookupEnv func(string) (string, bool)) (Config, source, error) {
+	cfg, src, err := f.load(lookupEnv)
+	if err == nil || isTypeError(err) {
+		err = errors.Join(err, validateAll(ctx, cfg))
+	}
+	return cfg, src, err
 }
 
 func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -117,10 +142,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg, src, err := cf.load(os.LookupEnv)
-	if err == nil {
-		err = validateAll(ctx, cfg)
-	}
+	cfg, src, err := cf.loadAndValidate(ctx, os.LookupEnv)
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice: %v (serve refuses to start):\n%s\n", errInvalidConfig, report(explain(cf.config, err)))
 		return 2
@@ -140,10 +162,7 @@ func checkConfigCommand(ctx context.Context, args []string, stdout, stderr io.Wr
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg, _, err := cf.load(os.LookupEnv)
-	if err == nil {
-		err = validateAll(ctx, cfg)
-	}
+	_, _, err := cf.loadAndValidate(ctx, os.LookupEnv)
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice: %v:\n%s\n", errInvalidConfig, report(explain(cf.config, err)))
 		return 2

@@ -32,14 +32,12 @@ import (
 // shutdownTimeout bounds a graceful shutdown after SIGTERM or SIGINT.
 const shutdownTimeout = 15 * time.Second
 
-// serve runs Sluice until ctx ends, then shuts down gracefully.
+// serve runs Sluice until ctx ends, then shuts down gracefully. cfg has
+// been validated (configFlags.loadAndValidate).
 func serve(ctx context.Context, cfg Config, src source, stdout io.Writer) error {
 	logger, err := newLogger(cfg.Log, stdout)
 	if err != nil {
 		return err
-	}
-	if err := validateAll(ctx, cfg); err != nil {
-		return fmt.Errorf("configuration is not valid:\n%w", err)
 	}
 
 	if cfg.embedded() {

@@ -300,6 +300,7 @@ func TestConfigErrors(t *testing.T) {
 		{"bad route", "auth: {mode: none}\nroutes:\n  - {path: chat, topic: chat}\n", "c.yaml:3: routes: route \"chat\": path must start with '/'", "route paths look like"},
 		{"bad compression", "auth: {mode: none}\nkafka:\n  compression: brotli\n", "c.yaml:3: kafka.compression", "use none, gzip"},
 		{"jwt without key", "auth: {mode: jwt}\n", "c.yaml:1: auth", "auth.mode jwt needs"},
+		{"type error and meaning errors together", "auth: {mode: none}\npong_wait: soon\nkafka:\n  compression: brotli\n", "c.yaml:4: kafka.compression", "durations are written"},
 		{"unreadable key file", "auth:\n  mode: jwt\n  jwt:\n    public_key_files: [/nonexistent/key.pem]\n", "c.yaml:4: auth", "check it exists"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
