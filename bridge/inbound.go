@@ -24,41 +24,20 @@ const maxJSONDepth = 256
 func parseInbound(data []byte, in *inbound) error {
 	p := jsonScanner{data: data}
 	p.ws()
-	if !p.eat('{') {
+	if p.i >= len(p.data) || p.data[p.i] != '{' {
 		return p.fail("frame must be a JSON object")
 	}
-	p.ws()
-	if p.eat('}') {
-		return p.end()
-	}
-	for {
-		p.ws()
-		key, err := p.keyBytes()
-		if err != nil {
-			return err
-		}
-		p.ws()
-		if !p.eat(':') {
-			return p.fail("expected ':' after object key")
-		}
-		p.ws()
+	err := p.members(0, func(key []byte) error {
 		start := p.i
-		if err := p.skip(0); err != nil {
+		if err := p.skip(1); err != nil {
 			return err
 		}
-		raw := data[start:p.i]
-		if err := in.set(key, raw); err != nil {
-			return err
-		}
-		p.ws()
-		if p.eat(',') {
-			continue
-		}
-		if p.eat('}') {
-			return p.end()
-		}
-		return p.fail("expected ',' or '}' in object")
+		return in.set(key, data[start:p.i])
+	})
+	if err != nil {
+		return err
 	}
+	return p.end()
 }
 
 // set assigns one top-level field from its raw JSON. key is compared
@@ -147,38 +126,24 @@ func stringMap(raw []byte) (map[string]string, error) {
 	if string(raw) == "null" {
 		return nil, nil
 	}
-	p := jsonScanner{data: raw}
-	if !p.eat('{') {
+	if raw[0] != '{' {
 		return nil, fmt.Errorf("want an object of strings, got %s", kindOf(raw))
 	}
+	p := jsonScanner{data: raw}
 	m := map[string]string{}
-	p.ws()
-	if p.eat('}') {
-		return m, nil
-	}
-	for {
-		p.ws()
-		k, err := p.str()
-		if err != nil {
-			return nil, err
-		}
-		p.ws()
-		p.eat(':')
-		p.ws()
+	err := p.members(0, func(key []byte) error {
 		start := p.i
-		if err := p.skip(0); err != nil {
-			return nil, err
+		if err := p.skip(1); err != nil {
+			return err
 		}
-		v, err := stringField(k, raw[start:p.i])
+		v, err := stringField("", raw[start:p.i])
 		if err != nil {
-			return nil, fmt.Errorf("%q: %w", k, err)
+			return fmt.Errorf("%q: %w", key, err)
 		}
-		m[k] = v
-		p.ws()
-		if !p.eat(',') {
-			return m, nil
-		}
-	}
+		m[string(key)] = v
+		return nil
+	})
+	return m, err
 }
 
 func optionalString(key string, raw []byte) (*string, error) {
@@ -260,13 +225,43 @@ func (p *jsonScanner) keyBytes() ([]byte, error) {
 	return []byte(k), err
 }
 
-// str reads an object key: a JSON string, unescaped.
-func (p *jsonScanner) str() (string, error) {
-	start := p.i
-	if err := p.skipString(); err != nil {
-		return "", err
+// members walks the object at the scanner's position. For each member it
+// reads the key and calls value positioned at the member's value, which
+// must step over it.
+func (p *jsonScanner) members(depth int, value func(key []byte) error) error {
+	if depth > maxJSONDepth {
+		return p.fail("nested too deeply")
 	}
-	return stringField("key", p.data[start:p.i])
+	if !p.eat('{') {
+		return p.fail("expected an object")
+	}
+	p.ws()
+	if p.eat('}') {
+		return nil
+	}
+	for {
+		p.ws()
+		key, err := p.keyBytes()
+		if err != nil {
+			return err
+		}
+		p.ws()
+		if !p.eat(':') {
+			return p.fail("expected ':' after object key")
+		}
+		p.ws()
+		if err := value(key); err != nil {
+			return err
+		}
+		p.ws()
+		if p.eat(',') {
+			continue
+		}
+		if p.eat('}') {
+			return nil
+		}
+		return p.fail("expected ',' or '}' in object")
+	}
 }
 
 // skip validates and steps over one JSON value.
@@ -281,33 +276,7 @@ func (p *jsonScanner) skip(depth int) error {
 	case c == '"':
 		return p.skipString()
 	case c == '{':
-		p.i++
-		p.ws()
-		if p.eat('}') {
-			return nil
-		}
-		for {
-			p.ws()
-			if err := p.skipString(); err != nil {
-				return err
-			}
-			p.ws()
-			if !p.eat(':') {
-				return p.fail("expected ':' after object key")
-			}
-			p.ws()
-			if err := p.skip(depth + 1); err != nil {
-				return err
-			}
-			p.ws()
-			if p.eat(',') {
-				continue
-			}
-			if p.eat('}') {
-				return nil
-			}
-			return p.fail("expected ',' or '}' in object")
-		}
+		return p.members(depth, func([]byte) error { return p.skip(depth + 1) })
 	case c == '[':
 		p.i++
 		p.ws()

@@ -121,15 +121,46 @@ func (s *session) currentPrincipal() Principal {
 // enqueue queues a frame without blocking. A full queue closes the session
 // as a slow consumer: one slow socket never slows the fan-out or others.
 func (s *session) enqueue(frame []byte) bool {
+	queued, closing := s.push(frame, s.queueMax)
+	if !queued && !closing {
+		s.close(ClosePolicy, "slow_consumer", reasonSlowConsumer, false)
+	}
+	return queued
+}
+
+// pushHistory queues a history frame, waiting for room rather than failing:
+// a replay is paced by the socket. It leaves half the queue free for live
+// frames and replies, so a replay never makes the session a slow consumer.
+func (s *session) pushHistory(ctx context.Context, frame []byte) error {
+	for {
+		queued, closing := s.push(frame, s.queueMax/2)
+		switch {
+		case queued:
+			return nil
+		case closing:
+			return context.Canceled
+		}
+		select {
+		case <-s.room:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.closing:
+			return context.Canceled
+		}
+	}
+}
+
+// push appends frame when the queue holds fewer than limit frames, and
+// wakes the writer when the queue was empty. It never blocks.
+func (s *session) push(frame []byte, limit int) (queued, closing bool) {
 	s.qmu.Lock()
 	if s.isClosing() {
 		s.qmu.Unlock()
-		return false
+		return false, true
 	}
-	if len(s.queue) >= s.queueMax {
+	if len(s.queue) >= limit {
 		s.qmu.Unlock()
-		s.close(ClosePolicy, "slow_consumer", reasonSlowConsumer, false)
-		return false
+		return false, false
 	}
 	s.queue = append(s.queue, frame)
 	first := len(s.queue) == 1
@@ -140,36 +171,7 @@ func (s *session) enqueue(frame []byte) bool {
 		default:
 		}
 	}
-	return true
-}
-
-// pushHistory queues a history frame, waiting for room rather than failing:
-// a replay is paced by the socket. It leaves half the queue free for live
-// frames and replies, so a replay never makes the session a slow consumer.
-func (s *session) pushHistory(ctx context.Context, frame []byte) error {
-	for {
-		s.qmu.Lock()
-		if len(s.queue) < s.queueMax/2 {
-			s.queue = append(s.queue, frame)
-			first := len(s.queue) == 1
-			s.qmu.Unlock()
-			if first {
-				select {
-				case s.wake <- struct{}{}:
-				default:
-				}
-			}
-			return nil
-		}
-		s.qmu.Unlock()
-		select {
-		case <-s.room:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.closing:
-			return context.Canceled
-		}
-	}
+	return true, false
 }
 
 func (s *session) isClosing() bool {
