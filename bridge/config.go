@@ -10,6 +10,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
+// recordBatchOverhead is room left in a producer batch for Kafka's record
+// batch and record framing around the largest record.
+const recordBatchOverhead = 1 << 10
+
 // Defaults for Config's zero values.
 const (
 	DefaultReadLimit            = 1 << 20
@@ -19,7 +23,7 @@ const (
 	DefaultPongWait             = 60 * time.Second
 	DefaultMaxSubscriptions     = 100
 	DefaultMaxInflightPublishes = 256
-	DefaultMaxRecordBytes       = 1 << 20
+	DefaultMaxRecordBytes       = 1<<20 - recordBatchOverhead
 	DefaultAutoCreatePartitions = 3
 	DefaultKafkaTimeout         = 10 * time.Second
 	DefaultHistoryBatchBytes    = 1 << 20
@@ -112,7 +116,11 @@ type KafkaConfig struct {
 	// Default: 3.
 	AutoCreatePartitions int32 `yaml:"auto_create_partitions"`
 	// MaxRecordBytes is the largest record (key, value and headers) a
-	// client may publish; a larger one is answered too_large. Default: 1 MiB.
+	// client may publish; a larger one is answered too_large. The producer's
+	// batches hold at most MaxRecordBytes plus 1 KiB of framing, so with the
+	// default they fit Kafka's default message.max.bytes (1 MiB + 12);
+	// raise that on the brokers before raising this.
+	// Default: 1 MiB less 1 KiB (1047552).
 	MaxRecordBytes int `yaml:"max_record_bytes"`
 	// Linger is how long the producer waits to fill a batch. Default: 0
 	// (franz-go batches whatever is queued while a request is in flight).

@@ -71,6 +71,8 @@ func (in *inbound) set(keyBytes []byte, raw []byte) error {
 		}
 	case "headers":
 		in.Headers, err = stringMap(raw)
+	case "records":
+		in.Records, err = parseRecords(raw)
 	case "filter":
 		in.Filter = nil
 		err = json.Unmarshal(raw, &in.Filter)
@@ -119,6 +121,53 @@ func stringField(key string, raw []byte) (string, error) {
 		}
 	}
 	return string(body), nil
+}
+
+// parseRecords reads the records of a batch publish: an array of objects
+// with the record fields of a publish.
+func parseRecords(raw []byte) ([]inbound, error) {
+	if string(raw) == "null" {
+		return nil, nil
+	}
+	if raw[0] != '[' {
+		return nil, fmt.Errorf("want an array of records, got %s", kindOf(raw))
+	}
+	p := jsonScanner{data: raw, i: 1}
+	records := []inbound{}
+	p.ws()
+	if p.eat(']') {
+		return records, nil
+	}
+	for {
+		p.ws()
+		if p.i >= len(raw) || raw[p.i] != '{' {
+			return nil, fmt.Errorf("record %d: want an object", len(records))
+		}
+		var rec inbound
+		err := p.members(1, func(key []byte) error {
+			start := p.i
+			if err := p.skip(2); err != nil {
+				return err
+			}
+			switch string(key) {
+			case "key", "key_b64", "value", "value_b64", "headers":
+				return rec.set(key, raw[start:p.i])
+			}
+			return nil // unknown fields are ignored, as at the top level
+		})
+		if err != nil {
+			return nil, fmt.Errorf("record %d: %w", len(records), err)
+		}
+		records = append(records, rec)
+		p.ws()
+		if p.eat(',') {
+			continue
+		}
+		if p.eat(']') {
+			return records, nil
+		}
+		return nil, p.fail("expected ',' or ']' in records")
+	}
 }
 
 // stringMap reads an object of strings (null reads as nil).

@@ -26,6 +26,8 @@ var inboundSeeds = []string{
 	`{"op":1}`, `{"op":"x",}`, `{"op":"x"} extra`, `[1]`, `{"value":01}`, `{"value":1.}`, `{"value":"\x"}`,
 	`{"value":tru}`, `{"value":"unterminated}`, `{"value":"a` + "\x01" + `"}`, `{"value":"` + "\xff" + `"}`, `{"id":"a"`, ``, `{"value":[1,2}`,
 	`{"partition":"x"}`, `{"headers":[1]}`,
+	`{"op":"publish","topic":"t","records":[{"key":"a","value":{"n":1}},{"value_b64":"AA==","headers":{"h":"v"}},{"value":null,"extra":1}]}`,
+	`{"op":"publish","records":[]}`, `{"records":null}`, `{"records":{}}`, `{"records":[1]}`, `{"records":[{"value":}]}`,
 }
 
 // TestParseInboundMatchesEncodingJSON checks the hand-written parser
@@ -46,7 +48,7 @@ func FuzzParseInbound(f *testing.F) {
 }
 
 // inboundKeys are the protocol's field names, matched exactly.
-var inboundKeys = []string{"op", "id", "topic", "from", "on_gap", "key", "key_b64", "value", "value_b64", "headers", "token", "filter", "group", "partition", "offset"}
+var inboundKeys = []string{"op", "id", "topic", "from", "on_gap", "key", "key_b64", "value", "value_b64", "headers", "token", "filter", "group", "partition", "offset", "records"}
 
 // caseVariant reports whether data has a top-level key that differs from
 // a protocol field only in case: encoding/json folds case, the protocol
@@ -56,10 +58,20 @@ func caseVariant(data []byte) bool {
 	if json.Unmarshal(data, &m) != nil {
 		return false
 	}
-	for k := range m {
+	for k, v := range m {
 		for _, known := range inboundKeys {
 			if k != known && strings.EqualFold(k, known) {
 				return true
+			}
+		}
+		if k == "records" {
+			var recs []json.RawMessage
+			if json.Unmarshal(v, &recs) == nil {
+				for _, r := range recs {
+					if caseVariant(r) {
+						return true
+					}
+				}
 			}
 		}
 	}

@@ -37,7 +37,7 @@ func (s *Server) sharedClientOpts() ([]kgo.Opt, error) {
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerBatchCompression(codec),
 		kgo.ProducerLinger(s.cfg.Kafka.Linger),
-		kgo.ProducerBatchMaxBytes(int32(s.cfg.Kafka.MaxRecordBytes)+64<<10),
+		kgo.ProducerBatchMaxBytes(int32(s.cfg.Kafka.MaxRecordBytes+recordBatchOverhead)),
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 		kgo.FetchMaxPartitionBytes(1<<20),
 		kgo.FetchMaxBytes(16<<20),

@@ -78,6 +78,9 @@ type inbound struct {
 	Token    string            `json:"token,omitempty"`
 	Filter   *filterSpec       `json:"filter,omitempty"`
 	Group    string            `json:"group,omitempty"`
+	// Records is a batch publish: each element has the record fields
+	// (key, key_b64, value, value_b64, headers).
+	Records []inbound `json:"records,omitempty"`
 	// Partition and Offset are the fields of an ack.
 	Partition *int32 `json:"partition,omitempty"`
 	Offset    *int64 `json:"offset,omitempty"`

@@ -15,7 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// publishOp answers a publish op of the JSON protocol.
+// publishOp answers a publish op of the JSON protocol: one record, or a
+// batch of them in "records".
 func (s *session) publishOp(in *inbound) {
 	topic := in.Topic
 	if err := topics.ValidateName(topic); err != nil {
@@ -26,47 +27,55 @@ func (s *session) publishOp(in *inbound) {
 		s.forbidden(in.ID, topic, "publish")
 		return
 	}
-	var key []byte
+	if in.Records != nil {
+		s.publishBatch(in.ID, topic, in.Records)
+		return
+	}
+	key, value, isJSON, oe := in.recordParts()
+	if oe != nil {
+		s.reply(in.ID, oe)
+		return
+	}
+	s.produce(in.ID, topic, key, value, isJSON, in.Headers)
+}
+
+// recordParts reads the key and value of a publish (or of one record of a
+// batch), copying them out of the frame buffer.
+func (in *inbound) recordParts() (key, value []byte, isJSON bool, oe *opError) {
 	switch {
 	case in.Key != nil && in.KeyB64 != nil:
-		s.reply(in.ID, newOpError(CodeBadRequest, "publish: give key or key_b64, not both"))
-		return
+		return nil, nil, false, newOpError(CodeBadRequest, "publish: give key or key_b64, not both")
 	case in.Key != nil:
 		key = []byte(*in.Key)
 	case in.KeyB64 != nil:
 		k, err := base64.StdEncoding.DecodeString(*in.KeyB64)
 		if err != nil {
-			s.reply(in.ID, newOpError(CodeBadRequest, "publish: key_b64 is not standard base64: %v", err))
-			return
+			return nil, nil, false, newOpError(CodeBadRequest, "publish: key_b64 is not standard base64: %v", err)
 		}
 		key = k
 	}
-	var value []byte
-	isJSON := true
+	isJSON = true
 	switch {
 	case in.Value != nil && in.ValueB64 != nil:
-		s.reply(in.ID, newOpError(CodeBadRequest, "publish: give value or value_b64, not both"))
-		return
+		return nil, nil, false, newOpError(CodeBadRequest, "publish: give value or value_b64, not both")
 	case in.Value != nil:
-		value = bytes.Clone(in.Value) // in.Value points into the reused read buffer
+		value = bytes.Clone(in.Value) // in.Value points into the reused frame buffer
 	case in.ValueB64 != nil:
 		v, err := base64.StdEncoding.DecodeString(*in.ValueB64)
 		if err != nil {
-			s.reply(in.ID, newOpError(CodeBadRequest, "publish: value_b64 is not standard base64: %v", err))
-			return
+			return nil, nil, false, newOpError(CodeBadRequest, "publish: value_b64 is not standard base64: %v", err)
 		}
 		value, isJSON = v, false
 		if value == nil {
 			value = []byte{}
 		}
 	default:
-		s.reply(in.ID, newOpError(CodeBadRequest, "publish: give value (JSON) or value_b64 (bytes); value null writes a tombstone"))
-		return
+		return nil, nil, false, newOpError(CodeBadRequest, "publish: give value (JSON) or value_b64 (bytes); value null writes a tombstone")
 	}
 	if isJSON && string(value) == "null" {
 		value = nil // a tombstone: no schema applies to it
 	}
-	s.produce(in.ID, topic, key, value, isJSON, in.Headers)
+	return key, value, isJSON, nil
 }
 
 // handleRouteFrame publishes one frame of a route connection: a text frame
@@ -86,20 +95,41 @@ func (s *session) handleRouteFrame(mt int, data []byte) {
 func (s *session) produce(id, topic string, key, value []byte, isJSON bool, headers map[string]string) {
 	received := time.Now()
 	if s.publishLimit != nil && !s.publishLimit.Allow() {
-		s.reply(id, &opError{code: CodeRateLimited, msg: fmt.Sprintf("more than %g publishes per second on this socket (publish_rate); retry later", s.srv.cfg.PublishRate), topic: topic})
+		s.reply(id, s.rateLimited(topic))
 		return
 	}
 	if err := s.srv.ensureTopic(s.ctx, topic); err != nil {
 		s.reply(id, withTopic(err, topic))
 		return
 	}
+	rec, err := s.buildRecord(topic, key, value, isJSON, headers)
+	if err != nil {
+		s.reply(id, err)
+		return
+	}
+	if !s.acquireInflight(1) {
+		return
+	}
+	s.srv.client.Produce(s.srv.ctx, rec, func(r *kgo.Record, err error) {
+		<-s.inflight
+		if err != nil {
+			s.reply(id, s.produceFailed(topic, err))
+			return
+		}
+		s.countPublished(r, received)
+		s.enqueue(publishedFrame(id, topic, r.Partition, r.Offset))
+	})
+}
+
+// buildRecord validates and encodes one record through the schema catalog
+// and checks its size.
+func (s *session) buildRecord(topic string, key, value []byte, isJSON bool, headers map[string]string) (*kgo.Record, *opError) {
 	if sch := s.srv.schemas; sch != nil {
 		var err error
 		if key != nil {
 			if key, err = sch.EncodeKey(s.ctx, topic, key); err != nil {
 				s.srv.metrics.schemaFailures.Inc()
-				s.reply(id, withTopic(fmt.Errorf("key: %w", err), topic))
-				return
+				return nil, withTopic(fmt.Errorf("key: %w", err), topic)
 			}
 		}
 		if value != nil {
@@ -107,8 +137,7 @@ func (s *session) produce(id, topic string, key, value []byte, isJSON bool, head
 				if errors.As(err, new(*SchemaViolation)) {
 					s.srv.metrics.schemaFailures.Inc()
 				}
-				s.reply(id, withTopic(err, topic))
-				return
+				return nil, withTopic(err, topic)
 			}
 		}
 	}
@@ -122,28 +151,41 @@ func (s *session) produce(id, topic string, key, value []byte, isJSON bool, head
 		}
 	}
 	if limit := s.srv.cfg.Kafka.MaxRecordBytes; size > limit {
-		s.reply(id, &opError{code: CodeTooLarge, msg: fmt.Sprintf("record is %d bytes, at most %d (kafka.max_record_bytes)", size, limit), topic: topic})
-		return
+		return nil, &opError{code: CodeTooLarge, msg: fmt.Sprintf("record is %d bytes, at most %d (kafka.max_record_bytes)", size, limit), topic: topic}
 	}
-	select {
-	case s.inflight <- struct{}{}:
-	case <-s.ctx.Done():
-		return
-	}
-	s.srv.client.Produce(s.srv.ctx, rec, func(r *kgo.Record, err error) {
-		<-s.inflight
-		if err != nil {
-			if errors.Is(err, kerr.UnknownTopicOrPartition) {
-				s.srv.forgetTopic(topic)
-			}
-			s.reply(id, withTopic(fmt.Errorf("kafka refused the record: %w", err), topic))
-			return
+	return rec, nil
+}
+
+// acquireInflight takes n in-flight publish slots, waiting for acks to free
+// them (which stops reading this socket: backpressure). It reports false
+// when the session ended first.
+func (s *session) acquireInflight(n int) bool {
+	for range n {
+		select {
+		case s.inflight <- struct{}{}:
+		case <-s.ctx.Done():
+			return false
 		}
-		s.srv.metrics.publishes.Inc()
-		label := s.srv.metrics.topicLabel(topic)
-		s.srv.metrics.messagesIn.WithLabelValues(label).Inc()
-		s.srv.metrics.bytesIn.WithLabelValues(label).Add(float64(len(r.Key) + len(r.Value)))
-		s.srv.metrics.publishLatency.Observe(time.Since(received).Seconds())
-		s.enqueue(publishedFrame(id, topic, r.Partition, r.Offset))
-	})
+	}
+	return true
+}
+
+func (s *session) rateLimited(topic string) *opError {
+	return &opError{code: CodeRateLimited, msg: fmt.Sprintf("more than %g publishes per second on this socket (publish_rate); retry later", s.srv.cfg.PublishRate), topic: topic}
+}
+
+func (s *session) produceFailed(topic string, err error) *opError {
+	if errors.Is(err, kerr.UnknownTopicOrPartition) {
+		s.srv.forgetTopic(topic)
+	}
+	return withTopic(fmt.Errorf("kafka refused the record: %w", err), topic)
+}
+
+func (s *session) countPublished(r *kgo.Record, received time.Time) {
+	m := s.srv.metrics
+	m.publishes.Inc()
+	label := m.topicLabel(r.Topic)
+	m.messagesIn.WithLabelValues(label).Inc()
+	m.bytesIn.WithLabelValues(label).Add(float64(len(r.Key) + len(r.Value)))
+	m.publishLatency.Observe(time.Since(received).Seconds())
 }

@@ -51,6 +51,7 @@ type options struct {
 	size            int
 	rate            int
 	inflight        int
+	batch           int
 	partitions      int
 	brokers         string
 	sluiceURL       string
@@ -73,6 +74,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.size, "size", 1024, "record value size in bytes (JSON)")
 	fs.IntVar(&o.rate, "rate", 1000, "fanout: records/s the producer writes; 0 is flat out")
 	fs.IntVar(&o.inflight, "inflight", 64, "publish: publishes per socket (and per raw producer goroutine) awaiting their ack")
+	fs.IntVar(&o.batch, "batch", 1, "publish: records per publish frame (a batch publish when above 1; --inflight then counts frames)")
 	fs.IntVar(&o.partitions, "partitions", 3, "partitions of the topics the bench creates (fanout uses 1)")
 	fs.StringVar(&o.brokers, "brokers", "", "Kafka bootstrap address on loopback; empty starts a broker (test/kafkatest)")
 	fs.StringVar(&o.sluiceURL, "sluice-url", "", "base URL of a running Sluice (http://127.0.0.1:8080); empty starts one")
@@ -132,6 +134,9 @@ func (o *options) validate() error {
 	}
 	if o.rate < 0 {
 		errs = append(errs, fmt.Errorf("--rate %d is negative", o.rate))
+	}
+	if o.batch < 1 || o.batch > 256 {
+		errs = append(errs, fmt.Errorf("--batch %d: want 1 to 256 (Sluice's max_inflight_publishes)", o.batch))
 	}
 	if o.inflight < 1 || o.inflight > 10_000 {
 		errs = append(errs, fmt.Errorf("--inflight %d: want 1 to 10000", o.inflight))

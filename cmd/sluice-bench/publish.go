@@ -21,8 +21,9 @@ const (
 	// minValueSize is the smallest --size: the JSON padding envelope.
 	minValueSize = 64
 	// sluiceBatchMaxBytes mirrors Sluice's producer batch size with the
-	// default max_record_bytes (1 MiB + 64 KiB), for the raw baseline.
-	sluiceBatchMaxBytes = 1<<20 + 64<<10
+	// default kafka.max_record_bytes (1 MiB less 1 KiB, plus 1 KiB of
+	// framing), for the raw baseline.
+	sluiceBatchMaxBytes = 1 << 20
 )
 
 // phaseClock is one phase's measured window: traffic starts at start,
@@ -126,8 +127,8 @@ func publishViaSluice(ctx context.Context, o options, sl *sluiceProc, d *dialer,
 				switch frameOp(msg) {
 				case "published":
 					if ok && clk.in(now) {
-						c.records.Add(1)
-						c.bytes.Add(int64(len(value)))
+						c.records.Add(int64(o.batch))
+						c.bytes.Add(int64(o.batch * len(value)))
 						lat.record(i, now.Sub(sent))
 					}
 				case "error":
@@ -144,7 +145,7 @@ func publishViaSluice(ctx context.Context, o options, sl *sluiceProc, d *dialer,
 		}()
 		go func() { // writer: keeps the window full
 			defer wg.Done()
-			frame := make([]byte, 0, len(value)+128)
+			frame := make([]byte, 0, o.batch*(len(value)+16)+128)
 			for seq := 0; ; seq++ {
 				select {
 				case slots <- struct{}{}:
@@ -161,8 +162,21 @@ func publishViaSluice(ctx context.Context, o options, sl *sluiceProc, d *dialer,
 				frame = strconv.AppendInt(frame, now.UnixNano(), 10)
 				frame = append(frame, `","topic":"`...)
 				frame = append(frame, topic...)
-				frame = append(frame, `","value":`...)
-				frame = append(frame, value...)
+				if o.batch == 1 {
+					frame = append(frame, `","value":`...)
+					frame = append(frame, value...)
+				} else {
+					frame = append(frame, `","records":[`...)
+					for r := range o.batch {
+						if r > 0 {
+							frame = append(frame, ',')
+						}
+						frame = append(frame, `{"value":`...)
+						frame = append(frame, value...)
+						frame = append(frame, '}')
+					}
+					frame = append(frame, ']')
+				}
 				frame = append(frame, '}')
 				_ = conn.SetWriteDeadline(now.Add(writeWait))
 				if err := conn.WriteMessage(websocket.TextMessage, frame); err != nil {
@@ -239,7 +253,7 @@ func publishRaw(ctx context.Context, o options, brokers, topic string, value []b
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			slots := make(chan struct{}, o.inflight)
+			slots := make(chan struct{}, o.inflight*o.batch) // as many records in flight as Sluice's sockets have
 			for {
 				select {
 				case slots <- struct{}{}:
