@@ -140,7 +140,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var cf configFlags
 	cf.register(fs)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	cfg, src, err := cf.loadAndValidate(ctx, os.LookupEnv)
 	if err != nil {
@@ -160,7 +160,7 @@ func checkConfigCommand(ctx context.Context, args []string, stdout, stderr io.Wr
 	var cf configFlags
 	cf.register(fs)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	_, _, err := cf.loadAndValidate(ctx, os.LookupEnv)
 	if err != nil {
@@ -188,7 +188,7 @@ func tokenCommand(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&publish, "publish", "topic pattern the token may publish to (repeat or comma-separate)")
 	fs.DurationVar(&ttl, "ttl", time.Hour, "lifetime")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	if secret == "" {
 		fmt.Fprintln(stderr, "sluice token: --secret is required")
@@ -227,7 +227,7 @@ func healthcheckCommand(ctx context.Context, args []string, stdout, stderr io.Wr
 	url := fs.String("url", "http://127.0.0.1:8080/healthz", "health endpoint to ask")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return parseExit(err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -248,4 +248,12 @@ func healthcheckCommand(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	fmt.Fprintln(stdout, "healthy")
 	return 0
+}
+
+// parseExit is the exit code after a flag parse error: 0 for -h, 2 else.
+func parseExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
 }

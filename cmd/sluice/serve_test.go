@@ -324,3 +324,16 @@ func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
 	t.Helper()
 	return context.WithCancel(t.Context())
 }
+
+func TestHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"serve", "-h"}, {"check-config", "-h"}, {"token", "-h"}, {"healthcheck", "-h"}} {
+		var out, errOut bytes.Buffer
+		if code := run(t.Context(), args, &out, &errOut); code != 0 {
+			t.Errorf("sluice %v exited %d", args, code)
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := run(t.Context(), []string{"serve", "--no-such-flag"}, &out, &errOut); code != 2 {
+		t.Errorf("unknown flag exited %d, want 2", code)
+	}
+}
