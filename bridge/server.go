@@ -116,6 +116,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.admin = kadm.NewClient(s.client)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.goTracked(func() { s.runTail(s.ctx) })
+	s.goTracked(s.runPinger)
 	return s, nil
 }
 
@@ -301,7 +302,6 @@ func (s *Server) newSession(conn *websocket.Conn, r *http.Request, p Principal, 
 		routeTopic: routeTopic,
 		routeLabel: label,
 		queueMax:   s.cfg.SendQueueLength,
-		wake:       make(chan struct{}, 1),
 		room:       make(chan struct{}, 1),
 		closing:    make(chan struct{}),
 		writerDone: make(chan struct{}),
@@ -337,7 +337,6 @@ func (s *Server) run(sess *session) {
 	defer s.release(sess.ip)
 	s.metrics.connections.WithLabelValues(sess.routeLabel).Inc()
 	sess.log.Info("connection opened")
-	go sess.writeLoop()
 
 	var authTimer *time.Timer
 	if p := sess.currentPrincipal(); p == nil {

@@ -72,14 +72,15 @@ type session struct {
 
 	principal atomic.Pointer[principalBox]
 
-	// queue of ready frames, guarded by qmu; wake is signalled (never
-	// blocking) when the queue goes non-empty, room when the writer drains.
-	qmu      sync.Mutex
-	queue    [][]byte
-	spare    [][]byte
-	queueMax int
-	wake     chan struct{}
-	room     chan struct{}
+	// queue of ready frames, guarded by qmu. writerActive is true while a
+	// writer goroutine runs (it exits when the queue is empty, so an idle
+	// socket has none); room is signalled when the writer drains.
+	qmu          sync.Mutex
+	queue        [][]byte
+	spare        [][]byte
+	queueMax     int
+	writerActive bool
+	room         chan struct{}
 
 	closeOnce   sync.Once
 	closing     chan struct{}
@@ -151,7 +152,7 @@ func (s *session) pushHistory(ctx context.Context, frame []byte) error {
 }
 
 // push appends frame when the queue holds fewer than limit frames, and
-// wakes the writer when the queue was empty. It never blocks.
+// starts a writer when none runs. It never blocks.
 func (s *session) push(frame []byte, limit int) (queued, closing bool) {
 	s.qmu.Lock()
 	if s.isClosing() {
@@ -163,13 +164,11 @@ func (s *session) push(frame []byte, limit int) (queued, closing bool) {
 		return false, false
 	}
 	s.queue = append(s.queue, frame)
-	first := len(s.queue) == 1
+	start := !s.writerActive
+	s.writerActive = true
 	s.qmu.Unlock()
-	if first {
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
+	if start {
+		go s.writeRun()
 	}
 	return true, false
 }
@@ -183,106 +182,22 @@ func (s *session) isClosing() bool {
 	}
 }
 
-// close asks the write loop to send a close frame and end the session. Only
+// close asks the writer to send a close frame and end the session. Only
 // the first call counts. flushFirst sends already queued frames before the
 // close frame (an orderly close); otherwise they are dropped.
 func (s *session) close(code int, text string, reason closeReason, flushFirst bool) {
 	s.closeOnce.Do(func() {
 		s.closeCode, s.closeText, s.closeReason, s.flushFirst = code, text, reason, flushFirst
 		close(s.closing)
-	})
-}
-
-// pingFrame is the server's keepalive ping, shared by every socket.
-var pingFrame = controlFrame(opPing, nil)
-
-// writeLoop is the only writer of the socket. It coalesces everything queued
-// since its last wake-up into one vectored write, pings on a timer, and
-// sends the close frame when the session closes.
-func (s *session) writeLoop() {
-	defer close(s.writerDone)
-	pingEvery := s.srv.cfg.PongWait * 9 / 10
-	ticker := time.NewTicker(pingEvery)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-s.wake:
-			if err := s.flush(); err != nil {
-				s.writeFailed(err)
-				return
-			}
-		case <-ticker.C:
-			if err := s.writeFrames([][]byte{pingFrame}); err != nil {
-				s.writeFailed(err)
-				return
-			}
-		case <-s.closing:
-			if s.flushFirst {
-				if err := s.flush(); err != nil {
-					s.writeFailed(err)
-					return
-				}
-			}
-			s.dropQueue()
-			if s.closeCode != 0 {
-				_ = s.writeFrames([][]byte{closeFrame(s.closeCode, s.closeText)})
-			}
-			// Give the client CloseGrace to answer, then the read loop ends.
-			_ = s.nc.SetReadDeadline(time.Now().Add(s.srv.cfg.CloseGrace))
-			return
+		// A writer sends the close frame: the running one, or a new one.
+		s.qmu.Lock()
+		start := !s.writerActive
+		s.writerActive = true
+		s.qmu.Unlock()
+		if start {
+			go s.writeRun()
 		}
-	}
-}
-
-// flush writes every queued frame.
-func (s *session) flush() error {
-	s.qmu.Lock()
-	batch := s.queue
-	s.queue, s.spare = s.spare[:0], nil
-	s.qmu.Unlock()
-	select {
-	case s.room <- struct{}{}:
-	default:
-	}
-	if len(batch) == 0 {
-		return nil
-	}
-	err := s.writeFrames(batch)
-	clear(batch)
-	s.qmu.Lock()
-	if s.spare == nil && cap(batch) <= 4*s.queueMax {
-		s.spare = batch[:0]
-	}
-	s.qmu.Unlock()
-	return err
-}
-
-func (s *session) dropQueue() {
-	s.qmu.Lock()
-	s.queue = nil
-	s.qmu.Unlock()
-}
-
-// writeFrames writes frames in one vectored write, bounded by WriteTimeout.
-func (s *session) writeFrames(frames [][]byte) error {
-	if err := s.nc.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout)); err != nil {
-		return err
-	}
-	bufs := net.Buffers(frames)
-	n, err := bufs.WriteTo(s.nc)
-	s.bytesOut.Add(n)
-	return err
-}
-
-// writeFailed ends a session whose socket cannot take writes: a write that
-// times out is a consumer too slow to keep up.
-func (s *session) writeFailed(err error) {
-	reason := reasonWriteError
-	if ne, ok := err.(net.Error); ok && ne.Timeout() {
-		reason = reasonSlowConsumer
-	}
-	s.close(0, "", reason, false)
-	_ = s.nc.Close()
+	})
 }
 
 // denialWindow counts forbidden answers in a row; enough of them within a

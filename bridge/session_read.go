@@ -95,14 +95,17 @@ func (s *session) releaseFrame() {
 	}
 }
 
-// deadlineSlack is how stale a socket's read deadline may get before it is
-// pushed out again: re-arming it on every frame costs a timer update per
-// frame, so a busy socket re-arms it at most once per deadlineSlack.
-const deadlineSlack = time.Second
+// maxDeadlineSlack is how stale a socket's read deadline may get before it
+// is pushed out again: re-arming it on every frame costs a timer update per
+// frame, so a busy socket re-arms it at most once per slack. Pings go out
+// every PongWait*9/10, so a pong can come as late as PongWait/10 before the
+// deadline; the slack is at most PongWait/20, so a pong always re-arms it in
+// time, with room for the round trip.
+const maxDeadlineSlack = time.Second
 
 func (s *session) extendReadDeadline() {
 	now := time.Now()
-	if now.Sub(s.deadlineSetAt) < deadlineSlack {
+	if now.Sub(s.deadlineSetAt) < min(maxDeadlineSlack, s.srv.cfg.PongWait/20) {
 		return
 	}
 	s.deadlineSetAt = now
