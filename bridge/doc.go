@@ -3,9 +3,8 @@
 // A Server accepts WebSocket upgrades on /v1/ws (the JSON protocol of
 // docs/protocol.md) and on configured routes (one topic per URL). Each socket
 // is a session with one read loop, a writer that runs only while frames are
-// queued, and a bounded send queue;
-// a session whose queue overflows is closed as a slow consumer, so it never
-// slows Kafka consumption or other sockets.
+// queued, and a bounded send queue; a session whose queue overflows is closed
+// as a slow consumer, so it never slows Kafka consumption or other sockets.
 //
 // One shared franz-go client per process tails every subscribed topic once
 // (the hub's "tail") and produces every publish. A record is rendered into

@@ -54,8 +54,8 @@ func (r closeReason) String() string {
 
 // session is one WebSocket connection. Its read loop runs on the goroutine
 // ServeHTTP starts for it (the HTTP handler returns at once); its writer on a
-// goroutine that runs only while frames are queued. Every frame goes through the bounded queue;
-// nothing else writes to the socket.
+// goroutine that runs only while frames are queued. Every frame goes through
+// the bounded queue; nothing else writes to the socket.
 type session struct {
 	srv    *Server
 	conn   *websocket.Conn
