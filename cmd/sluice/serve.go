@@ -40,7 +40,9 @@ func serve(ctx context.Context, cfg Config, src source, stdout io.Writer) error 
 		return err
 	}
 
-	if cfg.embedded() {
+	// Decided once: starting the embedded broker fills in kafka.brokers.
+	embedded := cfg.embedded()
+	if embedded {
 		cluster, err := startEmbeddedKafka(cfg, logger)
 		if err != nil {
 			return err
@@ -50,7 +52,7 @@ func serve(ctx context.Context, cfg Config, src source, stdout io.Writer) error 
 		cfg.Bridge.Kafka.AutoCreateTopics = true
 	}
 
-	if cfg.embedded() && registryUnset(cfg.Registry) {
+	if embedded && registryUnset(cfg.Registry) {
 		if st, err := os.Stat(devSchemaDir); err == nil && st.IsDir() {
 			cfg.Registry.Dir = devSchemaDir
 			logger.Info("embedded development default: validating topics against the schema files in "+devSchemaDir,

@@ -337,3 +337,45 @@ func TestHelpExitsZero(t *testing.T) {
 		t.Errorf("unknown flag exited %d, want 2", code)
 	}
 }
+
+// TestZeroConfigValidatesWithComposeSchemas runs the README's first command
+// (`sluice serve` with no config, from the repository root): the embedded
+// broker's topics are governed by compose/schemas.
+func TestZeroConfigValidatesWithComposeSchemas(t *testing.T) {
+	t.Chdir("../..")
+	t.Setenv("SLUICE_EMBEDDED_KAFKA_LISTEN", "127.0.0.1:0")
+	addr := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	exit := make(chan int, 1)
+	go func() { exit <- run(ctx, []string{"serve", "--listen", addr, "--data-dir", t.TempDir()}, logs, logs) }()
+	defer func() {
+		cancel()
+		if code := <-exit; code != 0 {
+			t.Errorf("serve exited %d:\n%s", code, logs)
+		}
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready:\n%s", logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c := dialWS(t, "ws://"+addr+"/v1/ws", nil)
+	c.WriteJSON(map[string]any{"op": "publish", "id": "bad", "topic": "orders", "value": map[string]any{"id": 7}})
+	if f := readOp(t, c, "error"); f["code"] != "schema_violation" {
+		t.Fatalf("invalid order answered %v, want schema_violation", f)
+	}
+	c.WriteJSON(map[string]any{"op": "publish", "id": "good", "topic": "orders", "value": json.RawMessage(validOrder)})
+	readOp(t, c, "published")
+	if !strings.Contains(logs.String(), "compose/schemas") {
+		t.Fatalf("the log does not say which schemas govern the embedded default:\n%s", logs)
+	}
+}
