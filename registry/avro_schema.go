@@ -43,6 +43,23 @@ const (
 	lLocalTimestampMicros
 )
 
+// logicalOn maps each logical type (but decimal, which carries parameters)
+// to the underlying type it annotates and the node's logical kind. A logical
+// type on any other underlying type is ignored, as the Avro spec says.
+var logicalOn = map[avro.LogicalType]struct {
+	kind    akind
+	logical alogical
+}{
+	avro.UUID:                 {aString, lUUID},
+	avro.Date:                 {aInt, lDate},
+	avro.TimeMillis:           {aInt, lTimeMillis},
+	avro.TimeMicros:           {aLong, lTimeMicros},
+	avro.TimestampMillis:      {aLong, lTimestampMillis},
+	avro.TimestampMicros:      {aLong, lTimestampMicros},
+	avro.LocalTimestampMillis: {aLong, lLocalTimestampMillis},
+	avro.LocalTimestampMicros: {aLong, lLocalTimestampMicros},
+}
+
 // anode is a compiled Avro schema node: the hamba schema flattened into what
 // the encoder and decoder need, with every lookup table precomputed. Nodes of
 // named types are shared, so recursive schemas form cycles. Immutable after
@@ -241,37 +258,9 @@ func (c *avroCompiler) primitive(s *avro.PrimitiveSchema) (*anode, error) {
 			if d, ok := l.(*avro.DecimalLogicalSchema); ok && n.kind == aBytes {
 				n.logical, n.precision, n.scale = lDecimal, d.Precision(), d.Scale()
 			}
-		case avro.UUID:
-			if n.kind == aString {
-				n.logical = lUUID
-			}
-		case avro.Date:
-			if n.kind == aInt {
-				n.logical = lDate
-			}
-		case avro.TimeMillis:
-			if n.kind == aInt {
-				n.logical = lTimeMillis
-			}
-		case avro.TimeMicros:
-			if n.kind == aLong {
-				n.logical = lTimeMicros
-			}
-		case avro.TimestampMillis:
-			if n.kind == aLong {
-				n.logical = lTimestampMillis
-			}
-		case avro.TimestampMicros:
-			if n.kind == aLong {
-				n.logical = lTimestampMicros
-			}
-		case avro.LocalTimestampMillis:
-			if n.kind == aLong {
-				n.logical = lLocalTimestampMillis
-			}
-		case avro.LocalTimestampMicros:
-			if n.kind == aLong {
-				n.logical = lLocalTimestampMicros
+		default:
+			if m, ok := logicalOn[l.Type()]; ok && n.kind == m.kind {
+				n.logical = m.logical
 			}
 		}
 	}
