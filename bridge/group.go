@@ -105,6 +105,9 @@ func (s *session) subscribeGroup(in *inbound, filter recordFilter, rule keyRule,
 	ctx, cancel := context.WithCancel(s.ctx)
 	g.cancel = cancel
 	s.subsMu.Lock()
+	if s.groups == nil {
+		s.groups = make(map[string]*groupSub)
+	}
 	s.groups[in.Topic] = g
 	s.subsMu.Unlock()
 	s.srv.metrics.subscriptions.Inc()
@@ -134,7 +137,7 @@ func (g *groupSub) run(ctx context.Context) {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 				return
 			}
-			g.sess.log.Warn("group fetch error", slog.String("group", g.group), slog.String("topic", topic), slog.Int("partition", int(p)), slog.Any("error", err))
+			g.sess.logger().Warn("group fetch error", slog.String("group", g.group), slog.String("topic", topic), slog.Int("partition", int(p)), slog.Any("error", err))
 		})
 		var stop bool
 		fetches.EachRecord(func(rec *kgo.Record) {
@@ -275,7 +278,7 @@ func (g *groupSub) commitSync(ctx context.Context) {
 
 func (g *groupSub) onCommit(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, _ *kmsg.OffsetCommitResponse, err error) {
 	if err != nil {
-		g.sess.log.Warn("group commit failed", slog.String("group", g.group), slog.String("topic", g.topic), slog.Any("error", err))
+		g.sess.logger().Warn("group commit failed", slog.String("group", g.group), slog.String("topic", g.topic), slog.Any("error", err))
 	}
 }
 

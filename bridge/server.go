@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,9 +49,14 @@ type Server struct {
 	router  *topics.Router
 
 	upgrader websocket.Upgrader
-	client   *kgo.Client
-	admin    *kadm.Client
-	hub      *hub
+	// pollUpgrader upgrades sockets the poller reads: gorilla's read
+	// buffer is the smallest it allows, input arrives in readChunks.
+	pollUpgrader websocket.Upgrader
+	poller       *inputPoller // nil where sockets cannot be polled
+	readChunks   sync.Pool    // of *[]byte, read_buffer_bytes each
+	client       *kgo.Client
+	admin        *kadm.Client
+	hub          *hub
 
 	knownTopics sync.Map // topic → struct{}, topics seen to exist
 
@@ -115,6 +121,22 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s.admin = kadm.NewClient(s.client)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.pollUpgrader = s.upgrader
+	s.pollUpgrader.ReadBufferSize = minGorillaReadBuffer
+	s.readChunks.New = func() any {
+		b := make([]byte, cfg.ReadBufferBytes)
+		return &b
+	}
+	if p, err := newInputPoller(log); err == nil {
+		s.poller = p
+		s.goTracked(p.run)
+		s.goTracked(func() {
+			<-s.ctx.Done()
+			p.stop()
+		})
+	} else if !errors.Is(err, errors.ErrUnsupported) {
+		log.Warn("sockets cannot be polled; each is read on a goroutine of its own", slog.Any("error", err))
+	}
 	s.goTracked(func() { s.runTail(s.ctx) })
 	s.goTracked(s.runPinger)
 	return s, nil
@@ -198,7 +220,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	conn, err := s.upgrader.Upgrade(w, r, nil)
+	upgrader, rw := &s.upgrader, w
+	if s.poller != nil && r.TLS == nil {
+		upgrader, rw = &s.pollUpgrader, pollHijacker{ResponseWriter: w, srv: s}
+	}
+	conn, err := upgrader.Upgrade(rw, r, nil)
 	if err != nil {
 		return // the upgrader answered the request already
 	}
@@ -214,6 +240,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// state (buffers, the response) for the socket's whole life.
 	admitted = false
 	go s.run(sess)
+}
+
+// minGorillaReadBuffer is the smallest read buffer gorilla accepts (a
+// control frame's payload must fit).
+const minGorillaReadBuffer = 128
+
+// pollHijacker hands gorilla the hijacked connection wrapped in a
+// pollConn, so the session's input can be polled.
+type pollHijacker struct {
+	http.ResponseWriter
+	srv *Server
+}
+
+// Hijack implements http.Hijacker.
+func (h pollHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	return newPollConn(c, &h.srv.readChunks, h.srv.cfg.ReadBufferBytes), brw, nil
 }
 
 // admit counts a connection attempt against the process and per-address
@@ -306,10 +352,14 @@ func (s *Server) newSession(conn *websocket.Conn, r *http.Request, p Principal, 
 		closing:    make(chan struct{}),
 		writerDone: make(chan struct{}),
 		subs:       make(map[string]*subscription),
-		groups:     make(map[string]*groupSub),
 		inflight:   make(chan struct{}, s.cfg.MaxInflightPublishes),
 	}
-	sess.log = s.log.With("remote", r.RemoteAddr, "path", label)
+	if pc, ok := sess.nc.(*pollConn); ok {
+		// The session writes to the socket itself (vectored writes need
+		// the TCP connection); gorilla reads through pc.
+		sess.pc, sess.nc = pc, pc.Conn
+	}
+	sess.remote = r.RemoteAddr
 	if p != nil {
 		sess.principal.Store(&principalBox{p})
 	}
@@ -331,16 +381,16 @@ func (s *Server) track(sess *session) bool {
 	return true
 }
 
-// run drives one session to its end and gives back its admission slot.
+// run starts one session: its auth timers, a route's subscription, and
+// then its reading. A polled socket is handed to the poller and run
+// returns, so an idle socket holds no goroutine; any other socket is read
+// on this goroutine until it ends.
 func (s *Server) run(sess *session) {
-	defer s.wg.Done()
-	defer s.release(sess.ip)
 	s.metrics.connections.WithLabelValues(sess.routeLabel).Inc()
-	sess.log.Info("connection opened")
+	sess.logger().Info("connection opened")
 
-	var authTimer *time.Timer
 	if p := sess.currentPrincipal(); p == nil {
-		authTimer = sess.authDeadline(s.cfg.AuthTimeout)
+		sess.authTimer = sess.authDeadline(s.cfg.AuthTimeout)
 	} else {
 		sess.armExpiry(p.ExpiresAt())
 	}
@@ -349,13 +399,38 @@ func (s *Server) run(sess *session) {
 		sess.subscribe(&inbound{Op: "subscribe", Topic: sess.routeTopic, From: from})
 	}
 
-	reason := sess.readLoopSafe()
-	if authTimer != nil {
-		authTimer.Stop()
+	if sess.pc != nil && sess.pc.pollable() && s.poller != nil {
+		sess.installReadHandlers()
+		sess.pc.polled = true
+		err := s.poller.add(sess)
+		if err == nil {
+			return
+		}
+		sess.pc.polled = false
+		sess.logger().Warn("socket cannot be polled; reading it on a goroutine", slog.Any("error", err))
+	}
+	if sess.pc != nil {
+		// Wake-ups meant for a polled reader must not read beside this one.
+		sess.readMu.Lock()
+		sess.readDone = true
+		sess.readMu.Unlock()
+	}
+	reason, _ := sess.readSafely(func() (closeReason, bool) { return sess.readLoop(), true })
+	s.finish(sess, reason)
+}
+
+// finish ends a session whose reading ended: it closes the socket (with a
+// close frame when one is due), leaves every subscription and gives back
+// the admission slot.
+func (s *Server) finish(sess *session, reason closeReason) {
+	defer s.wg.Done()
+	defer s.release(sess.ip)
+	if sess.authTimer != nil {
+		sess.authTimer.Stop()
 	}
 	sess.stopExpiry()
-	// An ending read loop closes the session; for a lost connection there
-	// is nobody to send a close frame to.
+	// An ending read closes the session; for a lost connection there is
+	// nobody to send a close frame to.
 	sess.close(0, "", reason, false)
 	select {
 	case <-sess.writerDone:
@@ -363,6 +438,9 @@ func (s *Server) run(sess *session) {
 	}
 	sess.cancel()
 	sess.leaveAll()
+	if sess.pollID != 0 {
+		s.poller.remove(sess)
+	}
 	_ = sess.nc.Close()
 
 	s.mu.Lock()
@@ -370,7 +448,7 @@ func (s *Server) run(sess *session) {
 	s.mu.Unlock()
 	s.metrics.connections.WithLabelValues(sess.routeLabel).Dec()
 	s.metrics.closes.WithLabelValues(sess.closeReason.String()).Inc()
-	sess.log.Info("connection closed",
+	sess.logger().Info("connection closed",
 		slog.Duration("duration", time.Since(sess.opened)),
 		slog.Int64("bytes_in", sess.bytesIn.Load()),
 		slog.Int64("bytes_out", sess.bytesOut.Load()),
@@ -378,18 +456,19 @@ func (s *Server) run(sess *session) {
 		slog.Int("close_code", sess.closeCode))
 }
 
-// readLoopSafe runs the read loop and turns a panic in an op handler into
-// an internal close of this one socket, so the session is still cleaned up
-// and the rest of the server goes on.
-func (sess *session) readLoopSafe() (reason closeReason) {
+// readSafely runs read and turns a panic in an op handler into an internal
+// close of this one socket, so the session is still cleaned up and the rest
+// of the server goes on. ended is false when reading stopped for now
+// without ending the session (a polled socket's input ran out).
+func (sess *session) readSafely(read func() (closeReason, bool)) (reason closeReason, ended bool) {
 	defer func() {
 		if v := recover(); v != nil {
-			sess.log.Error("panic in session; closing it", slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+			sess.logger().Error("panic in session; closing it", slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
 			sess.close(1011, "internal error", reasonInternal, false)
-			reason = reasonInternal
+			reason, ended = reasonInternal, true
 		}
 	}()
-	return sess.readLoop()
+	return read()
 }
 
 // Shutdown stops accepting sockets, closes every open socket with 1001,

@@ -60,7 +60,7 @@ type session struct {
 	srv    *Server
 	conn   *websocket.Conn
 	nc     net.Conn
-	log    *slog.Logger
+	remote string // the client's address, for logs
 	ctx    context.Context
 	cancel context.CancelFunc
 	opened time.Time
@@ -93,7 +93,7 @@ type session struct {
 	// subs is owned by the read loop while it runs, then by cleanup.
 	subsMu sync.Mutex
 	subs   map[string]*subscription
-	groups map[string]*groupSub
+	groups map[string]*groupSub // nil until the socket joins a group
 
 	ip           string
 	publishLimit *rate.Limiter // nil when publish_rate is 0
@@ -101,12 +101,30 @@ type session struct {
 	readBuf       *bytes.Buffer // the frame being handled, from readBuffers
 	deadlineSetAt time.Time     // when the read loop last pushed its deadline
 
+	// pc is the connection gorilla reads through when the server polls
+	// sockets (plain TCP on Linux); nil otherwise. pollID is its ID in the
+	// poller. readMu is held by whichever goroutine reads a polled socket,
+	// and readDone (under it) is set once reading ended for good.
+	pc       *pollConn
+	pollID   uint64
+	readMu   sync.Mutex
+	readDone bool
+
+	authTimer *time.Timer // closes a socket that does not authenticate in time
+
 	inflight   chan struct{}
 	denials    denialWindow
 	authTimers sessionAuth
 
 	bytesIn  atomic.Int64
 	bytesOut atomic.Int64
+}
+
+// logger is the server's logger with the socket's address and path. It is
+// built per call: sessions log rarely, and an idle socket should not hold a
+// logger of its own.
+func (s *session) logger() *slog.Logger {
+	return s.srv.log.With("remote", s.remote, "path", s.routeLabel)
 }
 
 // principalBox lets an interface value sit behind an atomic.Pointer.

@@ -12,10 +12,10 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// readLoop reads frames until the connection ends, answering each op. It
-// runs on the session's own goroutine (started by ServeHTTP) and returns the
-// reason it ended.
-func (s *session) readLoop() closeReason {
+// installReadHandlers answers the client's control frames: pings with a
+// pong, pongs by extending the read deadline, and a close frame by echoing
+// its code.
+func (s *session) installReadHandlers() {
 	s.conn.SetPingHandler(func(data string) error {
 		s.extendReadDeadline()
 		s.enqueue(controlFrame(opPong, []byte(data)))
@@ -33,34 +33,97 @@ func (s *session) readLoop() closeReason {
 		s.close(code, "", reasonClientClosed, true)
 		return nil
 	})
+}
+
+// readLoop reads messages until the connection ends, answering each op.
+// It runs on a goroutine of the session's own (sockets the server does not
+// poll) and returns the reason it ended.
+func (s *session) readLoop() closeReason {
+	s.installReadHandlers()
 	s.extendReadDeadline()
-	limit := s.srv.cfg.ReadLimit
 	for {
 		mt, r, err := s.conn.NextReader()
 		if err != nil {
 			return s.readEnded(err)
 		}
-		data, err := s.readFrame(r, limit)
-		if err != nil {
-			return s.readEnded(err)
-		}
-		if int64(len(data)) > limit {
-			s.releaseFrame()
-			s.close(CloseTooBig, "frame larger than max_frame_bytes", reasonTooLarge, true)
-			return reasonTooLarge
-		}
-		s.bytesIn.Add(int64(len(data)))
-		s.extendReadDeadline()
-		if s.route != nil {
-			s.handleRouteFrame(mt, data)
-		} else {
-			s.handleFrame(mt, data)
-		}
-		s.releaseFrame()
-		if s.isClosing() {
-			return s.closeReason
+		if reason, ended := s.handleMessage(mt, r); ended {
+			return reason
 		}
 	}
+}
+
+// onInput reads a polled socket: the poller saw input, or (final) the
+// session's close grace is over or the poller stopped. It answers every
+// message the socket has, then hands the socket back to the poller, or ends
+// the session when reading ended. It runs on a goroutine of its own that
+// ends with it, so an idle socket holds none.
+func (s *session) onInput(final bool) {
+	s.readMu.Lock()
+	if s.readDone {
+		s.readMu.Unlock()
+		return
+	}
+	reason, ended := s.readSafely(s.drainInput)
+	if !ended && final {
+		reason, ended = s.readEnded(errCloseGraceOver), true
+	}
+	if !ended {
+		if err := s.srv.poller.rearm(s); err != nil {
+			reason, ended = s.readEnded(err), true
+		}
+	}
+	s.readDone = ended
+	s.readMu.Unlock()
+	if ended {
+		s.srv.finish(s, reason)
+	}
+}
+
+// errCloseGraceOver ends reading a socket that did not answer its close.
+var errCloseGraceOver = errors.New("close grace over")
+
+// drainInput answers every message the socket has ready. ended is false
+// when the input ran out (the poller waits for more).
+func (s *session) drainInput() (reason closeReason, ended bool) {
+	for {
+		mt, r, err := s.conn.NextReader()
+		if err != nil {
+			return s.readEnded(err), true
+		}
+		if s.pc.takeEnd() {
+			return 0, false
+		}
+		if reason, ended := s.handleMessage(mt, r); ended {
+			return reason, true
+		}
+	}
+}
+
+// handleMessage reads one message and answers it; ended is true when the
+// session is over.
+func (s *session) handleMessage(mt int, r io.Reader) (reason closeReason, ended bool) {
+	limit := s.srv.cfg.ReadLimit
+	data, err := s.readFrame(r, limit)
+	if err != nil {
+		return s.readEnded(err), true
+	}
+	if int64(len(data)) > limit {
+		s.releaseFrame()
+		s.close(CloseTooBig, "frame larger than max_frame_bytes", reasonTooLarge, true)
+		return reasonTooLarge, true
+	}
+	s.bytesIn.Add(int64(len(data)))
+	s.extendReadDeadline()
+	if s.route != nil {
+		s.handleRouteFrame(mt, data)
+	} else {
+		s.handleFrame(mt, data)
+	}
+	s.releaseFrame()
+	if s.isClosing() {
+		return s.closeReason, true
+	}
+	return 0, false
 }
 
 // maxPooledReadBuffer is the largest frame buffer returned to the pool; a
@@ -103,7 +166,14 @@ func (s *session) releaseFrame() {
 // time, with room for the round trip.
 const maxDeadlineSlack = time.Second
 
+// extendReadDeadline pushes the read deadline out to PongWait from now. A
+// polled socket has none: the pinger drops it when it has been silent for
+// PongWait, and a reader stuck inside a frame then ends with the close
+// grace deadline.
 func (s *session) extendReadDeadline() {
+	if s.pc != nil && s.pc.polled {
+		return
+	}
 	now := time.Now()
 	if now.Sub(s.deadlineSetAt) < min(maxDeadlineSlack, s.srv.cfg.PongWait/20) {
 		return
@@ -170,7 +240,7 @@ func (s *session) reply(id string, err error) {
 	oe := classify(err)
 	s.srv.metrics.errors.WithLabelValues(oe.code.String()).Inc()
 	if oe.code == CodeInternal || oe.code == CodeUnavailable {
-		s.log.Warn("op failed", slog.String("id", id), slog.String("code", oe.code.String()), slog.Any("error", err))
+		s.logger().Warn("op failed", slog.String("id", id), slog.String("code", oe.code.String()), slog.Any("error", err))
 	}
 	s.enqueue(errorFrame(id, oe))
 }

@@ -50,6 +50,12 @@ func (s *session) finishClose() {
 		_ = s.writeFrames([][]byte{closeFrame(s.closeCode, s.closeText)})
 	}
 	_ = s.nc.SetReadDeadline(time.Now().Add(s.srv.cfg.CloseGrace))
+	if s.pc != nil {
+		// A polled socket has no reader waiting for that deadline: one
+		// is woken when the grace is over, unless the client's close
+		// reply (or any other end of reading) came first.
+		time.AfterFunc(s.srv.cfg.CloseGrace, func() { s.onInput(true) })
+	}
 }
 
 // flush writes every queued frame.
@@ -104,7 +110,8 @@ func (s *session) writeFailed(err error) {
 }
 
 // runPinger queues a keepalive ping to every socket every PongWait*9/10,
-// so no socket needs a timer of its own. A socket whose queue is full gets
+// so no socket needs a timer of its own, and drops polled sockets that
+// stayed silent for PongWait. A socket whose queue is full gets
 // none; it is closed as a slow consumer by its next live frame or by its
 // read deadline.
 func (s *Server) runPinger() {
@@ -122,7 +129,14 @@ func (s *Server) runPinger() {
 			sessions = append(sessions, sess)
 		}
 		s.mu.Unlock()
+		silentSince := time.Now().Add(-s.cfg.PongWait).UnixNano()
 		for _, sess := range sessions {
+			// A polled socket has no read deadline running while it is
+			// idle: a socket silent for PongWait is dropped here.
+			if sess.pc != nil && sess.pc.heard.Load() < silentSince {
+				sess.close(ClosePolicy, "idle: no pong", reasonIdle, false)
+				continue
+			}
 			sess.push(pingFrame, sess.queueMax)
 		}
 	}

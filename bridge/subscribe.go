@@ -69,7 +69,7 @@ func (s *session) subscribe(in *inbound) {
 		s.subscribeGroup(in, sub.filter, sub.keyRule, from)
 		return
 	}
-	if err := s.srv.join(s.ctx, sub, from, in.OnGap); err != nil {
+	if err := s.srv.join(sub, from, in.OnGap); err != nil {
 		s.reply(in.ID, withTopic(err, topic))
 		return
 	}
@@ -114,7 +114,7 @@ func (s *session) dropSubscription(sub *subscription) {
 func (s *session) leaveAll() {
 	s.subsMu.Lock()
 	subs, groups := s.subs, s.groups
-	s.subs, s.groups = map[string]*subscription{}, map[string]*groupSub{}
+	s.subs, s.groups = map[string]*subscription{}, nil
 	s.subsMu.Unlock()
 	for _, sub := range subs {
 		s.srv.leave(sub)
@@ -134,10 +134,13 @@ func withTopic(err error, topic string) *opError {
 // join resolves sub's starting offsets and adds it to the topic's fan-out.
 // Partitions that start at or past the tail are live at once; the others
 // catch up through a history reader that hands them over at the seam.
-func (s *Server) join(ctx context.Context, sub *subscription, from fromSpec, onGap string) error {
+func (s *Server) join(sub *subscription, from fromSpec, onGap string) error {
 	// The tail starts a new topic at the end just listed, which is at or
 	// past every start resolved with it.
-	start, end, err := s.resolveStart(ctx, sub.topic, from, onGap)
+	// The listing is bounded by kafka.timeout and runs on the server's
+	// context: one derived from the session's would leave every session
+	// holding a map of its context's children for good.
+	start, end, err := s.resolveStart(s.ctx, sub.topic, from, onGap)
 	if err != nil {
 		return err
 	}
