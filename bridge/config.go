@@ -44,10 +44,11 @@ type Config struct {
 	// ReadLimit is the largest frame a client may send, in bytes; a larger
 	// one closes the socket with 1009. Default: 1 MiB.
 	ReadLimit int64 `yaml:"max_frame_bytes"`
-	// ReadBufferBytes is each socket's read buffer. Smaller saves memory
-	// per idle socket; larger takes in several frames per read under load
-	// (with 1 KiB publishes, 512 cost about 20% more CPU per record than
-	// 4096). Default: 4096.
+	// ReadBufferBytes is how much input one read takes from a socket. A
+	// polled socket (plain TCP on Linux) reads into a pooled buffer of this
+	// size only while it has input, so idle sockets hold none; a TLS
+	// socket holds one for its life. Larger takes in several frames per
+	// read under load. Default: 4096.
 	ReadBufferBytes int `yaml:"read_buffer_bytes"`
 	// SendQueueLength is how many frames may wait for one socket; when it
 	// overflows the socket is closed as a slow consumer. Default: 1024.

@@ -2,9 +2,12 @@
 //
 // A Server accepts WebSocket upgrades on /v1/ws (the JSON protocol of
 // docs/protocol.md) and on configured routes (one topic per URL). Each socket
-// is a session with one read loop, a writer that runs only while frames are
-// queued, and a bounded send queue; a session whose queue overflows is closed
-// as a slow consumer, so it never slows Kafka consumption or other sockets.
+// is a session with a bounded send queue and a writer that runs only while
+// frames are queued; a session whose queue overflows is closed as a slow
+// consumer, so it never slows Kafka consumption or other sockets. Plain-TCP
+// sockets on Linux wait for input in one epoll set (inputPoller) and are read
+// by a goroutine only while they have input, so an idle socket holds no
+// goroutine and no read buffer; TLS sockets keep one read loop each.
 //
 // One shared franz-go client per process tails every subscribed topic once
 // (the hub's "tail") and produces every publish. A record is rendered into

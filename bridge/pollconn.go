@@ -91,7 +91,10 @@ func (c *pollConn) Read(p []byte) (int, error) {
 		case len(p) >= c.chunkSize:
 			// A large payload goes straight into the caller's buffer.
 			n, err := c.Conn.Read(p)
-			c.took(p[:n])
+			if n > 0 {
+				c.heard.Store(time.Now().UnixNano())
+				c.took(p[:n])
+			}
 			return n, err
 		default:
 			if err := c.readWait(); err != nil {
@@ -111,10 +114,7 @@ func (c *pollConn) Read(p []byte) (int, error) {
 
 // took accounts for input handed to gorilla.
 func (c *pollConn) took(p []byte) {
-	if len(p) > 0 {
-		c.track.feed(p)
-		c.heard.Store(time.Now().UnixNano())
-	}
+	c.track.feed(p)
 }
 
 // takeEnd reports, once, that gorilla's last message was the end-of-input
@@ -139,6 +139,7 @@ func (c *pollConn) readWait() error {
 		return err
 	}
 	c.chunk, c.r, c.w = buf, 0, n
+	c.heard.Store(time.Now().UnixNano())
 	return nil
 }
 
@@ -159,6 +160,7 @@ func (c *pollConn) readNow() (more bool, err error) {
 		err = io.EOF
 	default:
 		c.chunk, c.r, c.w = buf, 0, n
+		c.heard.Store(time.Now().UnixNano())
 		return true, nil
 	}
 	c.chunks.Put(buf)

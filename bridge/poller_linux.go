@@ -11,9 +11,9 @@ import (
 
 // inputPoller waits for input on every plain-TCP socket in one epoll set,
 // so an idle socket holds no goroutine and no read buffer. When a socket
-// has input (or hung up) a goroutine is started to read it
-// (session.onInput); it hands the socket back with rearm once the input is
-// used up. Sockets are armed one-shot, so one event starts one reader.
+// has input (or hung up) it calls session.inputReady, which starts a
+// goroutine to read it (session.onInput) unless one runs already; that
+// goroutine ends once the input is used up.
 //
 // Sockets are known by an ID that is never reused, not by descriptor: a
 // descriptor closed elsewhere may come back for a new socket. Every epoll
@@ -30,7 +30,14 @@ type inputPoller struct {
 }
 
 // pollEvents are what a socket waits for: input, or the peer hanging up.
-const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+// Edge-triggered: every arrival of input is an event, and a socket is
+// registered once, never re-armed; session.inputReady folds events that
+// come while a reader runs into that reader.
+const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET
+
+// epollET is EPOLLET as the uint32 the kernel takes (package syscall
+// declares it as a negative int).
+const epollET = 1 << 31
 
 // newInputPoller creates the epoll set.
 func newInputPoller(log *slog.Logger) (*inputPoller, error) {
@@ -85,7 +92,7 @@ func (p *inputPoller) run() {
 		}
 		p.mu.RUnlock()
 		for _, sess := range ready {
-			go sess.onInput(false)
+			sess.inputReady()
 		}
 		clear(ready)
 		if stopping {
@@ -101,7 +108,7 @@ func (p *inputPoller) run() {
 	}
 	p.mu.Unlock()
 	for _, sess := range left {
-		go sess.onInput(true)
+		sess.endReading()
 	}
 }
 
@@ -124,11 +131,6 @@ func (p *inputPoller) add(sess *session) error {
 		return err
 	}
 	return nil
-}
-
-// rearm waits for the socket's next input.
-func (p *inputPoller) rearm(sess *session) error {
-	return p.ctl(sess, syscall.EPOLL_CTL_MOD)
 }
 
 // remove forgets a socket; it must be called before the socket is closed.

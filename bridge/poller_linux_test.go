@@ -135,6 +135,19 @@ func TestPolledSocketReadsSplitFrames(t *testing.T) {
 	for i := range 50 {
 		expectPong(fmt.Sprint(i))
 	}
+
+	// Many small writes as fast as they go: input keeps arriving while
+	// the socket's reader runs, and none of it is left waiting.
+	go func() {
+		for i := range 2000 {
+			if _, err := raw.Write(ping(fmt.Sprint("fast", i))); err != nil {
+				return
+			}
+		}
+	}()
+	for i := range 2000 {
+		expectPong(fmt.Sprint("fast", i))
+	}
 }
 
 // TestPolledSocketCloseWithoutReply lets a socket go silent (it neither

@@ -410,10 +410,8 @@ func (s *Server) run(sess *session) {
 		sess.logger().Warn("socket cannot be polled; reading it on a goroutine", slog.Any("error", err))
 	}
 	if sess.pc != nil {
-		// Wake-ups meant for a polled reader must not read beside this one.
-		sess.readMu.Lock()
-		sess.readDone = true
-		sess.readMu.Unlock()
+		// This goroutine is the reader: wake-ups start no other.
+		sess.inputState.Store(inputReading)
 	}
 	reason, _ := sess.readSafely(func() (closeReason, bool) { return sess.readLoop(), true })
 	s.finish(sess, reason)

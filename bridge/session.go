@@ -103,12 +103,16 @@ type session struct {
 
 	// pc is the connection gorilla reads through when the server polls
 	// sockets (plain TCP on Linux); nil otherwise. pollID is its ID in the
-	// poller. readMu is held by whichever goroutine reads a polled socket,
-	// and readDone (under it) is set once reading ended for good.
-	pc       *pollConn
-	pollID   uint64
-	readMu   sync.Mutex
-	readDone bool
+	// poller. inputState (inputIdle, inputReading, inputAgain) makes sure
+	// at most one goroutine reads the socket; readDone, owned by that
+	// reader, is set once reading ended for good. readFinal asks the
+	// reader to end the session after reading what is there (the close
+	// grace is over, or the poller stopped).
+	pc         *pollConn
+	pollID     uint64
+	inputState atomic.Int32
+	readDone   bool
+	readFinal  atomic.Bool
 
 	authTimer *time.Timer // closes a socket that does not authenticate in time
 

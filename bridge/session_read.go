@@ -52,31 +52,63 @@ func (s *session) readLoop() closeReason {
 	}
 }
 
-// onInput reads a polled socket: the poller saw input, or (final) the
-// session's close grace is over or the poller stopped. It answers every
-// message the socket has, then hands the socket back to the poller, or ends
-// the session when reading ended. It runs on a goroutine of its own that
-// ends with it, so an idle socket holds none.
-func (s *session) onInput(final bool) {
-	s.readMu.Lock()
-	if s.readDone {
-		s.readMu.Unlock()
-		return
-	}
-	reason, ended := s.readSafely(s.drainInput)
-	if !ended && final {
-		reason, ended = s.readEnded(errCloseGraceOver), true
-	}
-	if !ended {
-		if err := s.srv.poller.rearm(s); err != nil {
-			reason, ended = s.readEnded(err), true
+// States of a polled socket's input (session.inputState).
+const (
+	inputIdle    = iota // no reader runs; the next input starts one
+	inputReading        // a reader runs
+	inputAgain          // a reader runs and must read once more before it stops
+)
+
+// inputReady starts a reader for a polled socket, or, when one runs, makes
+// it read once more before it stops, so input that arrives while it reads
+// is never left waiting. The poller calls it on every input event, the
+// close-grace timer once.
+func (s *session) inputReady() {
+	for {
+		switch s.inputState.Load() {
+		case inputIdle:
+			if s.inputState.CompareAndSwap(inputIdle, inputReading) {
+				go s.onInput()
+				return
+			}
+		case inputReading:
+			if s.inputState.CompareAndSwap(inputReading, inputAgain) {
+				return
+			}
+		default:
+			return
 		}
 	}
-	s.readDone = ended
-	s.readMu.Unlock()
-	if ended {
-		s.srv.finish(s, reason)
+}
+
+// onInput is a polled socket's reader. It answers every message the socket
+// has and stops when gorilla finds no more input at a message boundary,
+// or ends the session when reading ended (or readFinal asks it to). It
+// runs on a goroutine of its own that ends with it, so an idle socket holds
+// none.
+func (s *session) onInput() {
+	for !s.readDone {
+		reason, ended := s.readSafely(s.drainInput)
+		if !ended && s.readFinal.Load() {
+			reason, ended = s.readEnded(errCloseGraceOver), true
+		}
+		if ended {
+			s.readDone = true // the state stays inputReading: no reader starts again
+			s.srv.finish(s, reason)
+			return
+		}
+		if s.inputState.CompareAndSwap(inputReading, inputIdle) {
+			return
+		}
+		s.inputState.Store(inputReading) // was inputAgain
 	}
+}
+
+// endReading has a polled socket's reader end the session, now if no
+// reader runs, or once the running one has read what is there.
+func (s *session) endReading() {
+	s.readFinal.Store(true)
+	s.inputReady()
 }
 
 // errCloseGraceOver ends reading a socket that did not answer its close.

@@ -54,7 +54,7 @@ func (s *session) finishClose() {
 		// A polled socket has no reader waiting for that deadline: one
 		// is woken when the grace is over, unless the client's close
 		// reply (or any other end of reading) came first.
-		time.AfterFunc(s.srv.cfg.CloseGrace, func() { s.onInput(true) })
+		time.AfterFunc(s.srv.cfg.CloseGrace, s.endReading)
 	}
 }
 
