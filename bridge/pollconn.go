@@ -1,9 +1,11 @@
 package bridge
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -38,14 +40,24 @@ type pollConn struct {
 	end    []byte // what is left to hand over of the end-of-input frame
 	ended  bool   // an end-of-input frame was handed over, not yet taken
 
-	// readNow's syscall and its results: the callback is built once.
-	readFn  func(uintptr) bool
+	// readNow's syscall and its results: the callbacks are built once.
+	readFn  func(uintptr) bool // reads once
+	waitFn  func(uintptr) bool // reads, or asks the runtime to wait for input
 	readBuf []byte
 	readN   int
 	readErr error
 
-	heard atomic.Int64 // unix nanoseconds of the last input, for idle checks
+	heard   atomic.Int64 // unix nanoseconds of the last input, for idle checks
+	stopped atomic.Bool  // set by stop: every read fails from now on
 }
+
+// pollLinger is how long a polled socket's reader waits for more input
+// at a message boundary, on the runtime's own poller, before it hands the
+// socket to the inputPoller and ends. A busy socket (a publisher with acks
+// in flight) is read by one goroutine for as long as it stays busy, and
+// skips the hand-over's wake-up and goroutine start; an idle one holds its
+// reader this long after its last input.
+const pollLinger = time.Millisecond
 
 // endOfInput is a masked, empty, final binary frame: what gorilla gets
 // when a polled socket's input runs out between messages.
@@ -60,6 +72,7 @@ func newPollConn(c net.Conn, chunks *sync.Pool, chunkSize int) *pollConn {
 		}
 	}
 	pc.readFn = pc.readSyscall
+	pc.waitFn = pc.readOrWait
 	pc.heard.Store(time.Now().UnixNano())
 	return pc
 }
@@ -70,6 +83,9 @@ func (c *pollConn) pollable() bool { return c.raw != nil }
 // Read hands gorilla buffered input, reading more from the socket when it
 // has none.
 func (c *pollConn) Read(p []byte) (int, error) {
+	if c.stopped.Load() {
+		return 0, errReadingStopped
+	}
 	if len(c.end) > 0 {
 		n := copy(p, c.end)
 		c.end = c.end[n:]
@@ -78,7 +94,7 @@ func (c *pollConn) Read(p []byte) (int, error) {
 	if c.chunk == nil {
 		switch {
 		case c.polled && c.track.atBoundary():
-			more, err := c.readNow()
+			more, err := c.readLinger()
 			if err != nil {
 				return 0, err
 			}
@@ -143,12 +159,36 @@ func (c *pollConn) readWait() error {
 	return nil
 }
 
-// readNow reads into a fresh chunk without waiting; more is false when the
-// socket has no input.
-func (c *pollConn) readNow() (more bool, err error) {
+// errReadingStopped is what reads return after stop.
+var errReadingStopped = errors.New("reading stopped: close grace over")
+
+// stop fails every read from now on, a blocked one at once.
+func (c *pollConn) stop() {
+	c.stopped.Store(true)
+	_ = c.Conn.SetReadDeadline(time.Now())
+}
+
+// readLinger reads, waiting up to pollLinger for input; more is false when
+// none came.
+func (c *pollConn) readLinger() (more bool, err error) {
+	if err := c.Conn.SetReadDeadline(time.Now().Add(pollLinger)); err != nil {
+		return false, err
+	}
+	more, err = c.readNow(c.waitFn)
+	_ = c.Conn.SetReadDeadline(time.Time{})
+	if errors.Is(err, os.ErrDeadlineExceeded) && !c.stopped.Load() {
+		return false, nil
+	}
+	return more, err
+}
+
+// readNow reads into a fresh chunk with fn (readSyscall, or readOrWait to
+// wait for input until the read deadline); more is false when the socket
+// has no input.
+func (c *pollConn) readNow(fn func(uintptr) bool) (more bool, err error) {
 	buf := c.chunks.Get().(*[]byte)
 	c.readBuf = *buf
-	err = c.raw.Read(c.readFn)
+	err = c.raw.Read(fn)
 	n, rerr := c.readN, c.readErr
 	c.readBuf, c.readErr = nil, nil
 	switch {

@@ -175,3 +175,10 @@ func (c *pollConn) readSyscall(fd uintptr) bool {
 	}
 	return true
 }
+
+// readOrWait is readSyscall that asks the runtime to wait for input (until
+// the read deadline) when there is none.
+func (c *pollConn) readOrWait(fd uintptr) bool {
+	c.readSyscall(fd)
+	return c.readErr != syscall.EAGAIN
+}

@@ -105,14 +105,11 @@ type session struct {
 	// sockets (plain TCP on Linux); nil otherwise. pollID is its ID in the
 	// poller. inputState (inputIdle, inputReading, inputAgain) makes sure
 	// at most one goroutine reads the socket; readDone, owned by that
-	// reader, is set once reading ended for good. readFinal asks the
-	// reader to end the session after reading what is there (the close
-	// grace is over, or the poller stopped).
+	// reader, is set once reading ended for good.
 	pc         *pollConn
 	pollID     uint64
 	inputState atomic.Int32
 	readDone   bool
-	readFinal  atomic.Bool
 
 	authTimer *time.Timer // closes a socket that does not authenticate in time
 

@@ -89,8 +89,8 @@ func (s *session) inputReady() {
 func (s *session) onInput() {
 	for !s.readDone {
 		reason, ended := s.readSafely(s.drainInput)
-		if !ended && s.readFinal.Load() {
-			reason, ended = s.readEnded(errCloseGraceOver), true
+		if !ended && s.pc.stopped.Load() {
+			reason, ended = s.readEnded(errReadingStopped), true
 		}
 		if ended {
 			s.readDone = true // the state stays inputReading: no reader starts again
@@ -104,15 +104,13 @@ func (s *session) onInput() {
 	}
 }
 
-// endReading has a polled socket's reader end the session, now if no
-// reader runs, or once the running one has read what is there.
+// endReading has a polled socket's reader end the session (the close
+// grace is over, or the poller stopped): now if no reader runs, or as soon
+// as the running one reads again.
 func (s *session) endReading() {
-	s.readFinal.Store(true)
+	s.pc.stop()
 	s.inputReady()
 }
-
-// errCloseGraceOver ends reading a socket that did not answer its close.
-var errCloseGraceOver = errors.New("close grace over")
 
 // drainInput answers every message the socket has ready. ended is false
 // when the input ran out (the poller waits for more).
