@@ -63,7 +63,9 @@ func TestPolledSocketsHoldNoGoroutine(t *testing.T) {
 // fragmented with a ping between its fragments, several messages in one
 // write. Every op is answered, in order.
 func TestPolledSocketReadsSplitFrames(t *testing.T) {
-	env := newTestEnv(t, nil)
+	// A queue that holds every pong of the fast run below: this test is
+	// about reading, not about slow consumers.
+	env := newTestEnv(t, func(c *Config, _ *Deps) { c.SendQueueLength = 4096 })
 	c := env.dial(ProtocolPath)
 	raw := c.conn.NetConn()
 	write := func(b []byte) {
