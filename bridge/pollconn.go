@@ -17,10 +17,10 @@ import (
 // back to the pool as soon as gorilla has taken it all, so an idle socket
 // holds no read buffer; gorilla's own buffer is the smallest it allows.
 //
-// While the socket is polled (see inputPoller), a read that finds no input
-// at a message boundary does not block: it hands gorilla an empty binary
-// frame of its own instead, gorilla's NextReader returns it, and the session
-// sees takeEnd and gives the socket back to the poller. The frameTracker
+// While the socket is polled (see inputPoller), a read at a message
+// boundary waits at most pollLinger for input: then it hands gorilla an
+// empty binary frame of its own instead, gorilla's NextReader returns it,
+// and the session sees takeEnd and leaves the socket to the poller. The frameTracker
 // makes sure that frame is only ever handed over between messages. Inside a
 // frame or a fragmented message reads block as usual.
 //
