@@ -46,6 +46,7 @@ type pollConn struct {
 	readBuf []byte
 	readN   int
 	readErr error
+	tried   bool // readSyscall ran
 
 	heard   atomic.Int64 // unix nanoseconds of the last input, for idle checks
 	stopped atomic.Bool  // set by stop: every read fails from now on
@@ -170,13 +171,23 @@ func (c *pollConn) stop() {
 
 // readLinger reads, waiting up to pollLinger for input; more is false when
 // none came.
+//
+// The socket must have been read at least once before more=false: the
+// poller is edge-triggered and reports only input that arrives after the
+// last read found none. A deadline that passed before the runtime even
+// tried (a busy scheduler takes more than pollLinger) gets a read without
+// waiting.
 func (c *pollConn) readLinger() (more bool, err error) {
 	if err := c.Conn.SetReadDeadline(time.Now().Add(pollLinger)); err != nil {
 		return false, err
 	}
+	c.tried = false
 	more, err = c.readNow(c.waitFn)
 	_ = c.Conn.SetReadDeadline(time.Time{})
 	if errors.Is(err, os.ErrDeadlineExceeded) && !c.stopped.Load() {
+		if !c.tried {
+			return c.readNow(c.readFn)
+		}
 		return false, nil
 	}
 	return more, err

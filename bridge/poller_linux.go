@@ -164,6 +164,7 @@ func (p *inputPoller) ctl(sess *session, op int) error {
 
 // readSyscall is readNow's callback: one non-blocking read.
 func (c *pollConn) readSyscall(fd uintptr) bool {
+	c.tried = true
 	for {
 		c.readN, c.readErr = syscall.Read(int(fd), c.readBuf)
 		if c.readErr != syscall.EINTR {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // TestPolledSocketsHoldNoGoroutine opens idle subscribed sockets and checks
@@ -169,5 +171,45 @@ func TestPolledSocketCloseWithoutReply(t *testing.T) {
 	defer env.srv.mu.Unlock()
 	if n := len(env.srv.sessions); n != 0 {
 		t.Fatalf("%d sessions left", n)
+	}
+}
+
+// TestPolledSocketsConcurrentSubscribes dials many sockets at once, each
+// subscribing as soon as it is open: every one is answered (a wake-up lost
+// between the poller and a socket's reader would leave one waiting).
+func TestPolledSocketsConcurrentSubscribes(t *testing.T) {
+	env := newTestEnv(t, nil)
+	const sockets = 300
+	errs := make(chan error, sockets)
+	for i := range sockets {
+		go func() {
+			url := "ws" + strings.TrimPrefix(env.http.URL, "http") + ProtocolPath
+			conn, _, err := websocket.DefaultDialer.Dial(url, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			t.Cleanup(func() { _ = conn.Close() })
+			if err := conn.WriteJSON(map[string]any{"op": "subscribe", "id": fmt.Sprint(i), "topic": "orders"}); err != nil {
+				errs <- err
+				return
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			var f frame
+			if err := conn.ReadJSON(&f); err != nil {
+				errs <- fmt.Errorf("socket %d: %w", i, err)
+				return
+			}
+			if f.str("op") != "subscribed" {
+				errs <- fmt.Errorf("socket %d: got %v", i, f)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range sockets {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
