@@ -14,7 +14,13 @@ import (
 	"github.com/sluicehq/sluice/test/kafkatest"
 )
 
-func TestMain(m *testing.M) { os.Exit(kafkatest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := kafkatest.Main(m)
+	if binaries.dir != "" {
+		_ = os.RemoveAll(binaries.dir)
+	}
+	os.Exit(code)
+}
 
 // Limits of the smoke test.
 const (
@@ -27,6 +33,7 @@ const (
 // binaries are the bench and sluice binaries, built once per test binary.
 var binaries struct {
 	once          sync.Once
+	dir           string // removed by TestMain
 	bench, sluice string
 	err           error
 }
@@ -39,6 +46,7 @@ func build(t *testing.T) (bench, sluice string) {
 			binaries.err = err
 			return
 		}
+		binaries.dir = dir
 		ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 		defer cancel()
 		for _, b := range []struct{ out, pkg string }{{"sluice-bench", "./cmd/sluice-bench"}, {"sluice", "./cmd/sluice"}} {
