@@ -35,7 +35,13 @@ const (
 	stopGrace = 10 * time.Second
 )
 
-func TestMain(m *testing.M) { os.Exit(kafkatest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := kafkatest.Main(m)
+	if sluice.path != "" {
+		_ = os.RemoveAll(filepath.Dir(sluice.path))
+	}
+	os.Exit(code)
+}
 
 // sluice is the binary shared by this package's tests, built once.
 var sluice struct {
@@ -44,8 +50,8 @@ var sluice struct {
 	err  error
 }
 
-// sluiceBinary builds ./cmd/sluice into a directory that lives as long as
-// the test binary's temporary directory, once.
+// sluiceBinary builds ./cmd/sluice into a temporary directory, once;
+// TestMain removes it.
 func sluiceBinary(t *testing.T) string {
 	t.Helper()
 	sluice.once.Do(func() {
