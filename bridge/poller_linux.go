@@ -30,14 +30,12 @@ type inputPoller struct {
 }
 
 // pollEvents are what a socket waits for: input, or the peer hanging up.
-// Edge-triggered: every arrival of input is an event, and a socket is
-// registered once, never re-armed; session.inputReady folds events that
-// come while a reader runs into that reader.
-const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET
-
-// epollET is EPOLLET as the uint32 the kernel takes (package syscall
-// declares it as a negative int).
-const epollET = 1 << 31
+// One-shot: an event disarms the socket, so the poller hears nothing of
+// it while its reader runs (a busy socket costs the poller nothing), and
+// the reader re-arms it when it stops. Level-triggered: re-arming a socket
+// that has input reports it at once, so input that came after the
+// reader's last read is never missed.
+const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
 
 // newInputPoller creates the epoll set.
 func newInputPoller(log *slog.Logger) (*inputPoller, error) {
@@ -131,6 +129,11 @@ func (p *inputPoller) add(sess *session) error {
 		return err
 	}
 	return nil
+}
+
+// rearm waits for the socket's next input.
+func (p *inputPoller) rearm(sess *session) error {
+	return p.ctl(sess, syscall.EPOLL_CTL_MOD)
 }
 
 // remove forgets a socket; it must be called before the socket is closed.

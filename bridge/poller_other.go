@@ -15,10 +15,11 @@ func newInputPoller(*slog.Logger) (*inputPoller, error) {
 	return nil, errors.ErrUnsupported
 }
 
-func (*inputPoller) run()               {}
-func (*inputPoller) stop()              {}
-func (*inputPoller) add(*session) error { return errors.ErrUnsupported }
-func (*inputPoller) remove(*session)    {}
+func (*inputPoller) run()                 {}
+func (*inputPoller) stop()                {}
+func (*inputPoller) add(*session) error   { return errors.ErrUnsupported }
+func (*inputPoller) rearm(*session) error { return errors.ErrUnsupported }
+func (*inputPoller) remove(*session)      {}
 
 // readOrWait is never called without a poller.
 func (c *pollConn) readOrWait(fd uintptr) bool { return c.readSyscall(fd) }

@@ -60,9 +60,9 @@ const (
 )
 
 // inputReady starts a reader for a polled socket, or, when one runs, makes
-// it read once more before it stops, so input that arrives while it reads
-// is never left waiting. The poller calls it on every input event, the
-// close-grace timer once.
+// it read once more before it stops. The poller calls it on an input event
+// (a socket is disarmed while its reader runs, so one event per reader);
+// endReading calls it once.
 func (s *session) inputReady() {
 	for {
 		switch s.inputState.Load() {
@@ -82,15 +82,20 @@ func (s *session) inputReady() {
 }
 
 // onInput is a polled socket's reader. It answers every message the socket
-// has and stops when gorilla finds no more input at a message boundary,
-// or ends the session when reading ended (or readFinal asks it to). It
-// runs on a goroutine of its own that ends with it, so an idle socket holds
-// none.
+// has and, when gorilla finds no more input at a message boundary, re-arms
+// the socket in the poller and stops; it ends the session when reading
+// ended (or endReading asked it to). It runs on a goroutine of its own that
+// ends with it, so an idle socket holds none.
 func (s *session) onInput() {
 	for !s.readDone {
 		reason, ended := s.readSafely(s.drainInput)
 		if !ended && s.pc.stopped.Load() {
 			reason, ended = s.readEnded(errReadingStopped), true
+		}
+		if !ended {
+			if err := s.srv.poller.rearm(s); err != nil {
+				reason, ended = s.readEnded(err), true
+			}
 		}
 		if ended {
 			s.readDone = true // the state stays inputReading: no reader starts again
