@@ -83,7 +83,8 @@ type session struct {
 	room         chan struct{}
 
 	closeOnce   sync.Once
-	closing     chan struct{}
+	closed      atomic.Bool   // set as close begins; isClosing reads it (cheaper than closing)
+	closing     chan struct{} // closed as close begins, for selects
 	closeCode   int
 	closeText   string
 	closeReason closeReason
@@ -112,6 +113,8 @@ type session struct {
 	readDone   bool
 
 	authTimer *time.Timer // closes a socket that does not authenticate in time
+
+	writeDeadlineSetAt time.Time // owned by the writer running at the time
 
 	inflight   chan struct{}
 	denials    denialWindow
@@ -192,14 +195,8 @@ func (s *session) push(frame []byte, limit int) (queued, closing bool) {
 	return true, false
 }
 
-func (s *session) isClosing() bool {
-	select {
-	case <-s.closing:
-		return true
-	default:
-		return false
-	}
-}
+// isClosing reports whether the session is closing.
+func (s *session) isClosing() bool { return s.closed.Load() }
 
 // close asks the writer to send a close frame and end the session. Only
 // the first call counts. flushFirst sends already queued frames before the
@@ -207,6 +204,7 @@ func (s *session) isClosing() bool {
 func (s *session) close(code int, text string, reason closeReason, flushFirst bool) {
 	s.closeOnce.Do(func() {
 		s.closeCode, s.closeText, s.closeReason, s.flushFirst = code, text, reason, flushFirst
+		s.closed.Store(true)
 		close(s.closing)
 		// A writer sends the close frame: the running one, or a new one.
 		s.qmu.Lock()

@@ -87,10 +87,15 @@ func (s *session) dropQueue() {
 	s.qmu.Unlock()
 }
 
-// writeFrames writes frames in one vectored write, bounded by WriteTimeout.
+// writeFrames writes frames in one vectored write, bounded by WriteTimeout
+// (at least WriteTimeout less maxDeadlineSlack: like the read deadline, the
+// write deadline is pushed out at most once per slack, not on every flush).
 func (s *session) writeFrames(frames [][]byte) error {
-	if err := s.nc.SetWriteDeadline(time.Now().Add(s.srv.cfg.WriteTimeout)); err != nil {
-		return err
+	if now := time.Now(); now.Sub(s.writeDeadlineSetAt) >= min(maxDeadlineSlack, s.srv.cfg.WriteTimeout/10) {
+		if err := s.nc.SetWriteDeadline(now.Add(s.srv.cfg.WriteTimeout)); err != nil {
+			return err
+		}
+		s.writeDeadlineSetAt = now
 	}
 	bufs := net.Buffers(frames)
 	n, err := bufs.WriteTo(s.nc)
