@@ -41,12 +41,12 @@ type pollConn struct {
 	ended  bool   // an end-of-input frame was handed over, not yet taken
 
 	// readNow's syscall and its results: the callbacks are built once.
-	readFn  func(uintptr) bool // reads once
-	waitFn  func(uintptr) bool // reads, or asks the runtime to wait for input
-	readBuf []byte
-	readN   int
-	readErr error
-	tried   bool // readSyscall ran
+	readFn    func(uintptr) bool // reads once
+	waitFn    func(uintptr) bool // reads, or asks the runtime to wait for input
+	readChunk *[]byte            // the chunk the callbacks read into; back in the pool while waiting
+	readN     int
+	readErr   error
+	tried     bool // readSyscall ran
 
 	heard   atomic.Int64 // unix nanoseconds of the last input, for idle checks
 	stopped atomic.Bool  // set by stop: every read fails from now on
@@ -193,18 +193,18 @@ func (c *pollConn) readLinger() (more bool, err error) {
 	return more, err
 }
 
-// readNow reads into a fresh chunk with fn (readSyscall, or readOrWait to
-// wait for input until the read deadline); more is false when the socket
-// has no input.
+// readNow reads into a chunk from the pool with fn (readSyscall, or
+// readOrWait to wait for input until the read deadline); more is false when
+// the socket has no input.
 func (c *pollConn) readNow(fn func(uintptr) bool) (more bool, err error) {
-	buf := c.chunks.Get().(*[]byte)
-	c.readBuf = *buf
 	err = c.raw.Read(fn)
-	n, rerr := c.readN, c.readErr
-	c.readBuf, c.readErr = nil, nil
+	n, rerr, buf := c.readN, c.readErr, c.readChunk
+	c.readChunk, c.readErr = nil, nil
+	if buf == nil { // no input (the callback gave its chunk back), or it never ran
+		return false, err
+	}
 	switch {
 	case err != nil: // closed, or past the read deadline
-	case rerr == syscall.EAGAIN:
 	case rerr != nil:
 		err = &net.OpError{Op: "read", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: fmt.Errorf("read: %w", rerr)}
 	case n == 0:

@@ -166,16 +166,25 @@ func (p *inputPoller) ctl(sess *session, op int) error {
 }
 
 // readSyscall is readNow's callback: one non-blocking read.
+// It takes a chunk from the pool to read into and gives it back when the
+// socket has no input, so a reader waiting for input holds none.
 func (c *pollConn) readSyscall(fd uintptr) bool {
 	c.tried = true
+	if c.readChunk == nil {
+		c.readChunk = c.chunks.Get().(*[]byte)
+	}
 	for {
-		c.readN, c.readErr = syscall.Read(int(fd), c.readBuf)
+		c.readN, c.readErr = syscall.Read(int(fd), *c.readChunk)
 		if c.readErr != syscall.EINTR {
 			break
 		}
 	}
 	if c.readN < 0 {
 		c.readN = 0
+	}
+	if c.readErr == syscall.EAGAIN {
+		c.chunks.Put(c.readChunk)
+		c.readChunk = nil
 	}
 	return true
 }
