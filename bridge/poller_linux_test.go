@@ -111,6 +111,15 @@ func TestPolledSocketReadsSplitFrames(t *testing.T) {
 	write(big[100:])
 	expectPong("big")
 
+	// A frame far larger than a read chunk, written in uneven pieces.
+	huge := clientFrame(true, 0x1, []byte(`{"op":"ping","id":"huge","pad":"`+strings.Repeat("y", 200<<10)+`"}`))
+	for off := 0; off < len(huge); {
+		n := min(len(huge)-off, 7000+off%3001)
+		write(huge[off : off+n])
+		off += n
+	}
+	expectPong("huge")
+
 	// A fragmented message with a control ping between its fragments.
 	msg := []byte(`{"op":"ping","id":"fragments"}`)
 	write(clientFrame(false, 0x1, msg[:10]))
