@@ -115,34 +115,39 @@ func (s *session) writeFailed(err error) {
 }
 
 // runPinger queues a keepalive ping to every socket every PongWait*9/10,
-// so no socket needs a timer of its own, and drops polled sockets that
-// stayed silent for PongWait. A socket whose queue is full gets
-// none; it is closed as a slow consumer by its next live frame or by its
-// read deadline.
+// so no socket needs a timer of its own. Every PongWait/10 it drops polled
+// sockets that stayed silent for PongWait (they have no read deadline), so
+// one is dropped at most PongWait*11/10 after it went silent. A socket
+// whose queue is full gets no ping; it is closed as a slow consumer by its
+// next live frame, or as idle.
 func (s *Server) runPinger() {
-	t := time.NewTicker(s.cfg.PongWait * 9 / 10)
+	const checksPerPing = 9 // checks every PongWait/10, pings every ninth
+	t := time.NewTicker(s.cfg.PongWait / 10)
 	defer t.Stop()
-	for {
+	var sessions []*session
+	for tick := 1; ; tick++ {
 		select {
 		case <-s.ctx.Done():
 			return
 		case <-t.C:
 		}
 		s.mu.Lock()
-		sessions := make([]*session, 0, len(s.sessions))
+		sessions = sessions[:0]
 		for sess := range s.sessions {
 			sessions = append(sessions, sess)
 		}
 		s.mu.Unlock()
+		ping := tick%checksPerPing == 0
 		silentSince := time.Now().Add(-s.cfg.PongWait).UnixNano()
 		for _, sess := range sessions {
-			// A polled socket has no read deadline running while it is
-			// idle: a socket silent for PongWait is dropped here.
 			if sess.pc != nil && sess.pc.heard.Load() < silentSince {
 				sess.close(ClosePolicy, "idle: no pong", reasonIdle, false)
 				continue
 			}
-			sess.push(pingFrame, sess.queueMax)
+			if ping {
+				sess.push(pingFrame, sess.queueMax)
+			}
 		}
+		clear(sessions)
 	}
 }
