@@ -48,7 +48,7 @@ type pollConn struct {
 	readErr   error
 	tried     bool // readSyscall ran
 
-	heard   atomic.Int64 // unix nanoseconds of the last input, for idle checks
+	heard   atomic.Int64 // unix nanoseconds of the last whole message or control frame (session.extendReadDeadline)
 	stopped atomic.Bool  // set by stop: every read fails from now on
 }
 
@@ -109,7 +109,6 @@ func (c *pollConn) Read(p []byte) (int, error) {
 			// A large payload goes straight into the caller's buffer.
 			n, err := c.Conn.Read(p)
 			if n > 0 {
-				c.heard.Store(time.Now().UnixNano())
 				c.took(p[:n])
 			}
 			return n, err
@@ -156,7 +155,6 @@ func (c *pollConn) readWait() error {
 		return err
 	}
 	c.chunk, c.r, c.w = buf, 0, n
-	c.heard.Store(time.Now().UnixNano())
 	return nil
 }
 
@@ -172,11 +170,9 @@ func (c *pollConn) stop() {
 // readLinger reads, waiting up to pollLinger for input; more is false when
 // none came.
 //
-// The socket must have been read at least once before more=false: the
-// poller is edge-triggered and reports only input that arrives after the
-// last read found none. A deadline that passed before the runtime even
-// tried (a busy scheduler takes more than pollLinger) gets a read without
-// waiting.
+// A deadline that passed before the runtime even tried to read (a busy
+// scheduler takes more than pollLinger) gets one read without waiting, so
+// more=false always means a read found the socket empty.
 func (c *pollConn) readLinger() (more bool, err error) {
 	if err := c.Conn.SetReadDeadline(time.Now().Add(pollLinger)); err != nil {
 		return false, err
@@ -211,7 +207,6 @@ func (c *pollConn) readNow(fn func(uintptr) bool) (more bool, err error) {
 		err = io.EOF
 	default:
 		c.chunk, c.r, c.w = buf, 0, n
-		c.heard.Store(time.Now().UnixNano())
 		return true, nil
 	}
 	c.chunks.Put(buf)

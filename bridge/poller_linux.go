@@ -3,6 +3,7 @@
 package bridge
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -28,6 +29,9 @@ type inputPoller struct {
 	socks  map[uint64]*session
 	lastID uint64
 }
+
+// errPollerStopped is what calls on a stopped poller return.
+var errPollerStopped = errors.New("poller stopped")
 
 // pollEvents are what a socket waits for: input, or the peer hanging up.
 // One-shot: an event disarms the socket, so the poller hears nothing of
@@ -62,9 +66,9 @@ func (p *inputPoller) closeFDs() {
 	_ = syscall.Close(p.wake[1])
 }
 
-// run starts a reader for every socket with input until stop. Then it
-// wakes every socket still registered, so each ends its session, and
-// closes the epoll set.
+// run starts a reader for every socket with input until stop (or until
+// epoll_wait fails). Then it closes the epoll set and has every socket
+// still registered end its session.
 func (p *inputPoller) run() {
 	events := make([]syscall.EpollEvent, 256)
 	var ready []*session
@@ -74,7 +78,7 @@ func (p *inputPoller) run() {
 			continue
 		}
 		if err != nil {
-			p.log.Error("epoll wait failed; sockets wait on goroutines from now on", slog.Any("error", err))
+			p.log.Error("epoll wait failed: polled sockets are closed, new ones are read on goroutines", slog.Any("error", err))
 			break
 		}
 		stopping := false
@@ -110,14 +114,24 @@ func (p *inputPoller) run() {
 	}
 }
 
-// stop ends run.
+// stop ends run. Once run has closed the set (it stopped, or epoll_wait
+// failed) it does nothing: the pipe's descriptor may belong to another
+// file by then.
 func (p *inputPoller) stop() {
-	_, _ = syscall.Write(p.wake[1], []byte{1})
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.epfd >= 0 {
+		_, _ = syscall.Write(p.wake[1], []byte{1})
+	}
 }
 
 // add registers a session's socket, armed.
 func (p *inputPoller) add(sess *session) error {
 	p.mu.Lock()
+	if p.epfd < 0 {
+		p.mu.Unlock()
+		return errPollerStopped
+	}
 	p.lastID++
 	sess.pollID = p.lastID
 	p.socks[sess.pollID] = sess
@@ -149,7 +163,7 @@ func (p *inputPoller) ctl(sess *session, op int) error {
 	defer p.mu.RUnlock()
 	epfd := p.epfd
 	if epfd < 0 {
-		return fmt.Errorf("poller stopped")
+		return errPollerStopped
 	}
 	ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(uint32(sess.pollID)), Pad: int32(uint32(sess.pollID >> 32))}
 	var ctlErr error

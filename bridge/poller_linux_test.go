@@ -3,13 +3,17 @@
 package bridge
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/sluicehq/sluice/topics"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // TestPolledSocketsHoldNoGoroutine opens idle subscribed sockets and checks
@@ -221,4 +225,122 @@ func TestPolledSocketsConcurrentSubscribes(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// TestPolledSessionEndsWhenOrderlyCloseCannotFlush closes, in order, a
+// socket whose client stopped reading: the flush fails, the socket is
+// closed (and so gone from the poller), and the session must still end.
+func TestPolledSessionEndsWhenOrderlyCloseCannotFlush(t *testing.T) {
+	env := newTestEnv(t, func(c *Config, _ *Deps) {
+		c.WriteTimeout = 300 * time.Millisecond
+		c.CloseGrace = 200 * time.Millisecond
+		c.SendQueueLength = 4096
+	})
+	sub := env.dial(ProtocolPath) // never reads after subscribed
+	sub.send(map[string]any{"op": "subscribe", "id": "s", "topic": "orders"})
+	sub.expect("subscribed")
+	pub := env.dial(ProtocolPath)
+	acks := readInto(pub)
+	value := strings.Repeat("x", 60<<10)
+	const records = 250 // 15 MB: more than the socket buffers hold
+	for range records {
+		pub.send(map[string]any{"op": "publish", "topic": "orders", "key": "k", "value": value})
+	}
+	for range records {
+		<-acks
+	}
+	var victim *session
+	env.srv.mu.Lock()
+	for s := range env.srv.sessions {
+		s.subsMu.Lock()
+		if len(s.subs) > 0 {
+			victim = s
+		}
+		s.subsMu.Unlock()
+	}
+	env.srv.mu.Unlock()
+	victim.close(CloseGoingAway, "bye", reasonShutdown, true)
+	waitFor(t, "the session to end", func() bool {
+		env.srv.mu.Lock()
+		defer env.srv.mu.Unlock()
+		_, open := env.srv.sessions[victim]
+		return !open
+	})
+}
+
+// TestPolledSessionFinishesOnce closes a route socket while its session is
+// still subscribing (Kafka answers slowly) and its close grace runs out
+// meanwhile: the session ends exactly once (twice would drive the wait group
+// negative, a panic, or the admission count below zero).
+func TestPolledSessionFinishesOnce(t *testing.T) {
+	env := newTestEnv(t, func(c *Config, _ *Deps) {
+		c.Routes = []topics.RouteConfig{{Path: "/o", Topic: "orders"}}
+		c.CloseGrace = 100 * time.Millisecond
+	})
+	var slow atomic.Bool
+	answered := make(chan struct{})
+	env.cluster.ControlKey(int16(kmsg.ListOffsets), func(kmsg.Request) (kmsg.Response, error, bool) {
+		env.cluster.KeepControl()
+		if slow.CompareAndSwap(true, false) {
+			time.Sleep(1500 * time.Millisecond)
+			close(answered)
+		}
+		return nil, nil, false
+	})
+	slow.Store(true)
+	env.dial("/o")
+	var victim *session
+	waitFor(t, "the session", func() bool {
+		env.srv.mu.Lock()
+		defer env.srv.mu.Unlock()
+		for s := range env.srv.sessions {
+			victim = s
+		}
+		return victim != nil
+	})
+	victim.close(CloseGoingAway, "bye", reasonShutdown, true)
+	<-answered
+	// Shutdown waits for every session's goroutines, the subscribing one
+	// included.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := env.srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	env.srv.mu.Lock()
+	conns := env.srv.conns
+	env.srv.mu.Unlock()
+	if conns != 0 {
+		t.Fatalf("admission count %d after shutdown, want 0", conns)
+	}
+	if got := metricValue(t, env.reg, "sluice_connections", map[string]string{"route": "/o"}); got != 0 {
+		t.Fatalf("connections gauge %v, want 0", got)
+	}
+}
+
+// TestPolledSocketTrickleIsIdle trickles one frame's bytes (for 40 s) slower than a
+// message per pong_wait: bytes alone do not keep a socket alive, so it is
+// closed as idle.
+func TestPolledSocketTrickleIsIdle(t *testing.T) {
+	env := newTestEnv(t, func(c *Config, _ *Deps) {
+		c.PongWait = 300 * time.Millisecond
+		c.CloseGrace = 100 * time.Millisecond
+	})
+	c := env.dial(ProtocolPath)
+	c.conn.SetPingHandler(func(string) error { return nil }) // no pongs either
+	frame := clientFrame(true, 0x1, []byte(`{"op":"ping","id":"slow","pad":"`+strings.Repeat("z", 2000)+`"}`))
+	go func() {
+		for _, b := range frame {
+			if _, err := c.conn.NetConn().Write([]byte{b}); err != nil {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	if code := c.closeCode(); code != ClosePolicy {
+		t.Fatalf("closed with %d, want %d (idle)", code, ClosePolicy)
+	}
+	waitFor(t, "the idle disconnect counted", func() bool {
+		return metricValue(t, env.reg, "sluice_disconnects_total", map[string]string{"reason": "idle_timeout"}) == 1
+	})
 }

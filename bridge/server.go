@@ -358,6 +358,7 @@ func (s *Server) newSession(conn *websocket.Conn, r *http.Request, p Principal, 
 		// The session writes to the socket itself (vectored writes need
 		// the TCP connection); gorilla reads through pc.
 		sess.pc, sess.nc = pc, pc.Conn
+		sess.inputState.Store(inputReading) // run reads first
 	}
 	sess.remote = r.RemoteAddr
 	if p != nil {
@@ -399,19 +400,23 @@ func (s *Server) run(sess *session) {
 		sess.subscribe(&inbound{Op: "subscribe", Topic: sess.routeTopic, From: from})
 	}
 
+	// This goroutine is the socket's reader (newSession set inputReading),
+	// so a wake-up meanwhile (a close grace ending) starts no other.
 	if sess.pc != nil && sess.pc.pollable() && s.poller != nil {
 		sess.installReadHandlers()
 		sess.pc.polled = true
 		err := s.poller.add(sess)
 		if err == nil {
+			// Hand the socket to the poller, or read it now if a
+			// wake-up came in the meantime.
+			if !sess.inputState.CompareAndSwap(inputReading, inputIdle) {
+				sess.inputState.Store(inputReading)
+				sess.onInput()
+			}
 			return
 		}
 		sess.pc.polled = false
 		sess.logger().Warn("socket cannot be polled; reading it on a goroutine", slog.Any("error", err))
-	}
-	if sess.pc != nil {
-		// This goroutine is the reader: wake-ups start no other.
-		sess.inputState.Store(inputReading)
 	}
 	reason, _ := sess.readSafely(func() (closeReason, bool) { return sess.readLoop(), true })
 	s.finish(sess, reason)

@@ -201,12 +201,16 @@ func (s *session) releaseFrame() {
 // time, with room for the round trip.
 const maxDeadlineSlack = time.Second
 
-// extendReadDeadline pushes the read deadline out to PongWait from now. A
-// polled socket has none: the pinger drops it when it has been silent for
+// extendReadDeadline pushes the read deadline out to PongWait from now,
+// after each message and control frame. A polled socket has none: it
+// records the time instead, the pinger drops it when it has been silent for
 // PongWait, and a reader stuck inside a frame then ends with the close
-// grace deadline.
+// grace.
 func (s *session) extendReadDeadline() {
 	if s.pc != nil && s.pc.polled {
+		// Heard per message, not per byte: a frame trickled in byte by
+		// byte does not keep a socket alive.
+		s.pc.heard.Store(time.Now().UnixNano())
 		return
 	}
 	now := time.Now()

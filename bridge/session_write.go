@@ -38,6 +38,13 @@ func (s *session) writeRun() {
 // to answer before the read loop ends.
 func (s *session) finishClose() {
 	defer close(s.writerDone)
+	if s.pc != nil {
+		// A polled socket has no reader waiting for a deadline (and one
+		// closed here is no longer in the poller): a reader is woken to
+		// end the session when the grace is over, unless the client's
+		// close reply (or any other end of reading) came first.
+		defer time.AfterFunc(s.srv.cfg.CloseGrace, s.endReading)
+	}
 	if s.flushFirst {
 		if err := s.flush(); err != nil {
 			s.flushFirst = false
@@ -50,12 +57,6 @@ func (s *session) finishClose() {
 		_ = s.writeFrames([][]byte{closeFrame(s.closeCode, s.closeText)})
 	}
 	_ = s.nc.SetReadDeadline(time.Now().Add(s.srv.cfg.CloseGrace))
-	if s.pc != nil {
-		// A polled socket has no reader waiting for that deadline: one
-		// is woken when the grace is over, unless the client's close
-		// reply (or any other end of reading) came first.
-		time.AfterFunc(s.srv.cfg.CloseGrace, s.endReading)
-	}
 }
 
 // flush writes every queued frame.
