@@ -344,3 +344,102 @@ func TestPolledSocketTrickleIsIdle(t *testing.T) {
 		return metricValue(t, env.reg, "sluice_disconnects_total", map[string]string{"reason": "idle_timeout"}) == 1
 	})
 }
+
+// stopPoller stops the server's poller (as an epoll_wait failure would)
+// and waits until its set is closed.
+func stopPoller(t *testing.T, env *testEnv) {
+	t.Helper()
+	env.srv.poller.stop()
+	waitFor(t, "the poller to close its set", func() bool {
+		env.srv.poller.mu.RLock()
+		defer env.srv.poller.mu.RUnlock()
+		return env.srv.poller.epfd < 0
+	})
+}
+
+// TestUnpolledSocketStaysAlive: once the poller is gone, a new socket is read
+// on a goroutine, and a client that keeps talking is not dropped as idle.
+func TestUnpolledSocketStaysAlive(t *testing.T) {
+	env := newTestEnv(t, func(c *Config, _ *Deps) { c.PongWait = 300 * time.Millisecond })
+	stopPoller(t, env)
+	c := env.dial(ProtocolPath)
+	frames := readInto(c) // gorilla's default ping handler answers pings
+	for i := range 30 {   // 1.5 s: five pong waits
+		c.send(map[string]any{"op": "ping", "id": fmt.Sprint(i)})
+		if f, ok := <-frames; !ok || f.str("id") != fmt.Sprint(i) {
+			t.Fatalf("ping %d: got %v (socket open: %v)", i, f, ok)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := metricValue(t, env.reg, "sluice_disconnects_total", map[string]string{"reason": "idle_timeout"}); got != 0 {
+		t.Fatalf("idle disconnects = %v, want 0", got)
+	}
+}
+
+// TestPollerStopEndsSocketsAsInternal: when the poller stops under an open
+// socket (its reader inside a frame), the socket ends as the server's
+// failure, not as an idle client.
+func TestPollerStopEndsSocketsAsInternal(t *testing.T) {
+	env := newTestEnv(t, nil)
+	c := env.dial(ProtocolPath)
+	c.send(map[string]any{"op": "ping", "id": "a"})
+	c.expect("pong")
+	f := clientFrame(true, 0x1, []byte(`{"op":"ping","id":"b"}`))
+	if _, err := c.conn.NetConn().Write(f[:4]); err != nil { // half a frame
+		t.Fatal(err)
+	}
+	stopPoller(t, env)
+	waitFor(t, "the session to end as internal_error", func() bool {
+		return metricValue(t, env.reg, "sluice_disconnects_total", map[string]string{"reason": "internal_error"}) == 1
+	})
+	if got := metricValue(t, env.reg, "sluice_disconnects_total", map[string]string{"reason": "idle_timeout"}); got != 0 {
+		t.Fatalf("idle disconnects = %v, want 0", got)
+	}
+}
+
+// TestCloseEndsPublishWaitingForSlot closes a socket whose reader waits for
+// an in-flight slot behind a slow produce: the session ends without waiting
+// for Kafka, and the waiting publish is not written.
+func TestCloseEndsPublishWaitingForSlot(t *testing.T) {
+	env := newTestEnv(t, func(c *Config, _ *Deps) {
+		c.MaxInflightPublishes = 1
+		c.CloseGrace = 100 * time.Millisecond
+	})
+	c := env.dial(ProtocolPath)
+	c.send(map[string]any{"op": "publish", "id": "p0", "topic": "orders", "key": "k", "value": "v"})
+	c.expect("published")
+	var slow atomic.Bool
+	produced := make(chan struct{})
+	env.cluster.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		env.cluster.KeepControl()
+		if slow.CompareAndSwap(true, false) {
+			time.Sleep(3 * time.Second)
+			close(produced)
+		}
+		return nil, nil, false
+	})
+	slow.Store(true)
+	c.send(map[string]any{"op": "publish", "id": "p1", "topic": "orders", "key": "k", "value": "v"})
+	c.send(map[string]any{"op": "publish", "id": "p2", "topic": "orders", "key": "k", "value": "v"})
+	var victim *session
+	waitFor(t, "p2 to wait for the slot p1 holds", func() bool {
+		env.srv.mu.Lock()
+		defer env.srv.mu.Unlock()
+		for s := range env.srv.sessions {
+			victim = s
+		}
+		return victim != nil && victim.bytesIn.Load() > 0 && len(victim.inflight) == 1 && victim.inputState.Load() != inputIdle
+	})
+	victim.close(CloseGoingAway, "bye", reasonShutdown, true)
+	waitFor(t, "the session to end", func() bool {
+		env.srv.mu.Lock()
+		defer env.srv.mu.Unlock()
+		_, open := env.srv.sessions[victim]
+		return !open
+	})
+	select {
+	case <-produced:
+		t.Fatal("the session ended only after the slow produce returned")
+	default:
+	}
+}

@@ -158,11 +158,13 @@ func (s *session) buildRecord(topic string, key, value []byte, isJSON bool, head
 
 // acquireInflight takes n in-flight publish slots, waiting for acks to free
 // them (which stops reading this socket: backpressure). It reports false
-// when the session ended first.
+// when the session closes or ends first; the publish is then not written.
 func (s *session) acquireInflight(n int) bool {
 	for range n {
 		select {
 		case s.inflight <- struct{}{}:
+		case <-s.closing:
+			return false
 		case <-s.ctx.Done():
 			return false
 		}

@@ -207,11 +207,14 @@ const maxDeadlineSlack = time.Second
 // PongWait, and a reader stuck inside a frame then ends with the close
 // grace.
 func (s *session) extendReadDeadline() {
-	if s.pc != nil && s.pc.polled {
+	if s.pc != nil {
 		// Heard per message, not per byte: a frame trickled in byte by
-		// byte does not keep a socket alive.
+		// byte does not keep a socket alive. The pinger reads this for
+		// every socket with a pollConn, polled or not.
 		s.pc.heard.Store(time.Now().UnixNano())
-		return
+		if s.pc.polled {
+			return
+		}
 	}
 	now := time.Now()
 	if now.Sub(s.deadlineSetAt) < min(maxDeadlineSlack, s.srv.cfg.PongWait/20) {
@@ -225,6 +228,11 @@ func (s *session) extendReadDeadline() {
 func (s *session) readEnded(err error) closeReason {
 	if s.isClosing() {
 		return s.closeReason
+	}
+	if s.pc != nil && s.pc.stopped.Load() {
+		// The poller stopped (epoll_wait failed) while the socket was
+		// open: its failed read is the server's doing, not an idle client.
+		return reasonInternal
 	}
 	var ce *websocket.CloseError
 	var ne net.Error
