@@ -40,13 +40,11 @@ type pollConn struct {
 	end    []byte // what is left to hand over of the end-of-input frame
 	ended  bool   // an end-of-input frame was handed over, not yet taken
 
-	// readNow's syscall and its results: the callbacks are built once.
-	readFn    func(uintptr) bool // reads once
-	waitFn    func(uintptr) bool // reads, or asks the runtime to wait for input
+	// readNow's syscall and its results: the callback is built once.
+	waitFn    func(uintptr) bool // readOrWait
 	readChunk *[]byte            // the chunk the callbacks read into; back in the pool while waiting
 	readN     int
 	readErr   error
-	tried     bool // readSyscall ran
 
 	heard   atomic.Int64 // unix nanoseconds of the last whole message or control frame (session.extendReadDeadline)
 	stopped atomic.Bool  // set by stop: every read fails from now on
@@ -72,7 +70,6 @@ func newPollConn(c net.Conn, chunks *sync.Pool, chunkSize int) *pollConn {
 			pc.raw = raw
 		}
 	}
-	pc.readFn = pc.readSyscall
 	pc.waitFn = pc.readOrWait
 	pc.heard.Store(time.Now().UnixNano())
 	return pc
@@ -108,9 +105,7 @@ func (c *pollConn) Read(p []byte) (int, error) {
 		case len(p) >= c.chunkSize:
 			// A large payload goes straight into the caller's buffer.
 			n, err := c.Conn.Read(p)
-			if n > 0 {
-				c.took(p[:n])
-			}
+			c.track.feed(p[:n])
 			return n, err
 		default:
 			if err := c.readWait(); err != nil {
@@ -120,17 +115,12 @@ func (c *pollConn) Read(p []byte) (int, error) {
 	}
 	n := copy(p, (*c.chunk)[c.r:c.w])
 	c.r += n
-	c.took(p[:n])
+	c.track.feed(p[:n])
 	if c.r == c.w {
 		c.chunks.Put(c.chunk)
 		c.chunk = nil
 	}
 	return n, nil
-}
-
-// took accounts for input handed to gorilla.
-func (c *pollConn) took(p []byte) {
-	c.track.feed(p)
 }
 
 // takeEnd reports, once, that gorilla's last message was the end-of-input
@@ -168,32 +158,25 @@ func (c *pollConn) stop() {
 }
 
 // readLinger reads, waiting up to pollLinger for input; more is false when
-// none came.
-//
-// A deadline that passed before the runtime even tried to read (a busy
-// scheduler takes more than pollLinger) gets one read without waiting, so
-// more=false always means a read found the socket empty.
+// none came. A deadline that passes before the runtime even tried to read
+// (a busy scheduler) also says none came: the socket is then re-armed
+// level-triggered, which reports input already there at once.
 func (c *pollConn) readLinger() (more bool, err error) {
 	if err := c.Conn.SetReadDeadline(time.Now().Add(pollLinger)); err != nil {
 		return false, err
 	}
-	c.tried = false
-	more, err = c.readNow(c.waitFn)
+	more, err = c.readNow()
 	_ = c.Conn.SetReadDeadline(time.Time{})
 	if errors.Is(err, os.ErrDeadlineExceeded) && !c.stopped.Load() {
-		if !c.tried {
-			return c.readNow(c.readFn)
-		}
 		return false, nil
 	}
 	return more, err
 }
 
-// readNow reads into a chunk from the pool with fn (readSyscall, or
-// readOrWait to wait for input until the read deadline); more is false when
-// the socket has no input.
-func (c *pollConn) readNow(fn func(uintptr) bool) (more bool, err error) {
-	err = c.raw.Read(fn)
+// readNow reads into a chunk from the pool, waiting for input until the
+// read deadline; more is false when the socket has no input.
+func (c *pollConn) readNow() (more bool, err error) {
+	err = c.raw.Read(c.waitFn)
 	n, rerr, buf := c.readN, c.readErr, c.readChunk
 	c.readChunk, c.readErr = nil, nil
 	if buf == nil { // no input (the callback gave its chunk back), or it never ran

@@ -179,11 +179,12 @@ func (p *inputPoller) ctl(sess *session, op int) error {
 	return nil
 }
 
-// readSyscall is readNow's callback: one non-blocking read.
-// It takes a chunk from the pool to read into and gives it back when the
-// socket has no input, so a reader waiting for input holds none.
-func (c *pollConn) readSyscall(fd uintptr) bool {
-	c.tried = true
+// readOrWait is readNow's callback: one non-blocking read, or, when the
+// socket has no input, false, so the runtime waits for input (until the
+// read deadline) and calls it again. It takes a chunk from the pool to read
+// into and gives it back when there is no input, so a reader waiting for
+// input holds none.
+func (c *pollConn) readOrWait(fd uintptr) bool {
 	if c.readChunk == nil {
 		c.readChunk = c.chunks.Get().(*[]byte)
 	}
@@ -199,13 +200,7 @@ func (c *pollConn) readSyscall(fd uintptr) bool {
 	if c.readErr == syscall.EAGAIN {
 		c.chunks.Put(c.readChunk)
 		c.readChunk = nil
+		return false
 	}
 	return true
-}
-
-// readOrWait is readSyscall that asks the runtime to wait for input (until
-// the read deadline) when there is none.
-func (c *pollConn) readOrWait(fd uintptr) bool {
-	c.readSyscall(fd)
-	return c.readErr != syscall.EAGAIN
 }

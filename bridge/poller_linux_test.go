@@ -249,23 +249,13 @@ func TestPolledSessionEndsWhenOrderlyCloseCannotFlush(t *testing.T) {
 	for range records {
 		<-acks
 	}
-	var victim *session
-	env.srv.mu.Lock()
-	for s := range env.srv.sessions {
+	victim := env.sessionWhere(func(s *session) bool {
 		s.subsMu.Lock()
-		if len(s.subs) > 0 {
-			victim = s
-		}
-		s.subsMu.Unlock()
-	}
-	env.srv.mu.Unlock()
-	victim.close(CloseGoingAway, "bye", reasonShutdown, true)
-	waitFor(t, "the session to end", func() bool {
-		env.srv.mu.Lock()
-		defer env.srv.mu.Unlock()
-		_, open := env.srv.sessions[victim]
-		return !open
+		defer s.subsMu.Unlock()
+		return len(s.subs) > 0
 	})
+	victim.close(CloseGoingAway, "bye", reasonShutdown, true)
+	env.waitSessionEnded(t, victim)
 }
 
 // TestPolledSessionFinishesOnce closes a route socket while its session is
@@ -291,11 +281,7 @@ func TestPolledSessionFinishesOnce(t *testing.T) {
 	env.dial("/o")
 	var victim *session
 	waitFor(t, "the session", func() bool {
-		env.srv.mu.Lock()
-		defer env.srv.mu.Unlock()
-		for s := range env.srv.sessions {
-			victim = s
-		}
+		victim = env.sessionWhere(func(*session) bool { return true })
 		return victim != nil
 	})
 	victim.close(CloseGoingAway, "bye", reasonShutdown, true)
@@ -342,6 +328,29 @@ func TestPolledSocketTrickleIsIdle(t *testing.T) {
 	}
 	waitFor(t, "the idle disconnect counted", func() bool {
 		return metricValue(t, env.reg, "sluice_disconnects_total", map[string]string{"reason": "idle_timeout"}) == 1
+	})
+}
+
+// sessionWhere returns a tracked session for which match holds, or nil.
+func (e *testEnv) sessionWhere(match func(*session) bool) *session {
+	e.srv.mu.Lock()
+	defer e.srv.mu.Unlock()
+	for s := range e.srv.sessions {
+		if match(s) {
+			return s
+		}
+	}
+	return nil
+}
+
+// waitSessionEnded waits until sess is no longer tracked.
+func (e *testEnv) waitSessionEnded(t *testing.T, sess *session) {
+	t.Helper()
+	waitFor(t, "the session to end", func() bool {
+		e.srv.mu.Lock()
+		defer e.srv.mu.Unlock()
+		_, open := e.srv.sessions[sess]
+		return !open
 	})
 }
 
@@ -423,20 +432,13 @@ func TestCloseEndsPublishWaitingForSlot(t *testing.T) {
 	c.send(map[string]any{"op": "publish", "id": "p2", "topic": "orders", "key": "k", "value": "v"})
 	var victim *session
 	waitFor(t, "p2 to wait for the slot p1 holds", func() bool {
-		env.srv.mu.Lock()
-		defer env.srv.mu.Unlock()
-		for s := range env.srv.sessions {
-			victim = s
-		}
-		return victim != nil && victim.bytesIn.Load() > 0 && len(victim.inflight) == 1 && victim.inputState.Load() != inputIdle
+		victim = env.sessionWhere(func(s *session) bool {
+			return s.bytesIn.Load() > 0 && len(s.inflight) == 1 && s.inputState.Load() != inputIdle
+		})
+		return victim != nil
 	})
 	victim.close(CloseGoingAway, "bye", reasonShutdown, true)
-	waitFor(t, "the session to end", func() bool {
-		env.srv.mu.Lock()
-		defer env.srv.mu.Unlock()
-		_, open := env.srv.sessions[victim]
-		return !open
-	})
+	env.waitSessionEnded(t, victim)
 	select {
 	case <-produced:
 		t.Fatal("the session ended only after the slow produce returned")

@@ -22,10 +22,7 @@ func (*inputPoller) rearm(*session) error { return errors.ErrUnsupported }
 func (*inputPoller) remove(*session)      {}
 
 // readOrWait is never called without a poller.
-func (c *pollConn) readOrWait(fd uintptr) bool { return c.readSyscall(fd) }
-
-// readSyscall is never called without a poller.
-func (c *pollConn) readSyscall(uintptr) bool {
+func (c *pollConn) readOrWait(uintptr) bool {
 	c.readN, c.readErr = 0, errors.ErrUnsupported
 	return true
 }

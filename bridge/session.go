@@ -105,12 +105,11 @@ type session struct {
 	// pc is the connection gorilla reads through when the server polls
 	// sockets (plain TCP on Linux); nil otherwise. pollID is its ID in the
 	// poller. inputState (inputIdle, inputReading, inputAgain) makes sure
-	// at most one goroutine reads the socket; readDone, owned by that
-	// reader, is set once reading ended for good.
+	// at most one goroutine reads the socket; it stays inputReading once
+	// reading ended for good, so no reader starts after finish.
 	pc         *pollConn
 	pollID     uint64
 	inputState atomic.Int32
-	readDone   bool
 
 	authTimer *time.Timer // closes a socket that does not authenticate in time
 

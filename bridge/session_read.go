@@ -87,7 +87,7 @@ func (s *session) inputReady() {
 // ended (or endReading asked it to). It runs on a goroutine of its own that
 // ends with it, so an idle socket holds none.
 func (s *session) onInput() {
-	for !s.readDone {
+	for {
 		reason, ended := s.readSafely(s.drainInput)
 		if !ended && s.pc.stopped.Load() {
 			reason, ended = s.readEnded(errReadingStopped), true
@@ -98,7 +98,7 @@ func (s *session) onInput() {
 			}
 		}
 		if ended {
-			s.readDone = true // the state stays inputReading: no reader starts again
+			// The state stays inputReading: no reader starts again.
 			s.srv.finish(s, reason)
 			return
 		}
