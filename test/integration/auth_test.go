@@ -16,9 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -26,7 +24,6 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/sluicehq/sluice/auth"
-	"github.com/sluicehq/sluice/test/kafkatest"
 )
 
 // authSecret is the HS256 secret of the JWT-guarded sluice processes.
@@ -547,30 +544,10 @@ func startTLSSluice(t *testing.T, yamlConfig string, roots *x509.CertPool) *slui
 }
 
 func launchTLSOnce(cfgFile string, roots *x509.CertPool) (*sluiceProc, error) {
-	port, err := freePort()
+	p, err := spawnSluice(cfgFile)
 	if err != nil {
 		return nil, err
 	}
-	p := &sluiceProc{
-		addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		out:  &syncBuffer{},
-		done: make(chan struct{}),
-	}
-	p.cmd = exec.Command(sluiceBin, "serve",
-		"--config", cfgFile,
-		"--brokers", kafkatest.Shared().Addr(),
-		"--listen", p.addr,
-		"--log-format", "json")
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.WaitDelay = 5 * time.Second
-	configureProcess(p.cmd)
-	if err := p.cmd.Start(); err != nil {
-		return nil, err
-	}
-	go func() {
-		p.waitErr = p.cmd.Wait()
-		close(p.done)
-	}()
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
 	defer client.CloseIdleConnections()
 	deadline := time.Now().Add(readyTimeout)

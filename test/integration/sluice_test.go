@@ -100,6 +100,20 @@ func launchSluice(yamlConfig, dir string) (*sluiceProc, error) {
 }
 
 func launchOnce(cfgFile string) (*sluiceProc, error) {
+	p, err := spawnSluice(cfgFile)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.waitReady(); err != nil {
+		_ = p.stop()
+		return nil, fmt.Errorf("%w\n--- sluice output ---\n%s", err, p.out.String())
+	}
+	return p, nil
+}
+
+// spawnSluice starts the sluice binary with cfgFile on a free loopback port
+// against the shared broker, without waiting for it to be ready.
+func spawnSluice(cfgFile string) (*sluiceProc, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -124,10 +138,6 @@ func launchOnce(cfgFile string) (*sluiceProc, error) {
 		p.waitErr = p.cmd.Wait()
 		close(p.done)
 	}()
-	if err := p.waitReady(); err != nil {
-		_ = p.stop()
-		return nil, fmt.Errorf("%w\n--- sluice output ---\n%s", err, p.out.String())
-	}
 	return p, nil
 }
 
