@@ -445,3 +445,65 @@ func TestCloseEndsPublishWaitingForSlot(t *testing.T) {
 	default:
 	}
 }
+
+// TestPolledSocketsPipelinedPublishes has several sockets each write
+// bursts of publish frames in one write whenever acks free room, as a
+// client with a send buffer does. Every publish is answered; no socket's
+// input is left unread.
+func TestPolledSocketsPipelinedPublishes(t *testing.T) {
+	env := newTestEnv(t, nil)
+	const (
+		sockets   = 4
+		window    = 64
+		perSocket = 3000
+	)
+	value := `{"pad":"` + strings.Repeat("x", 1000) + `"}`
+	errs := make(chan error, sockets)
+	for s := range sockets {
+		c := env.dial(ProtocolPath)
+		raw := c.conn.NetConn()
+		go func() {
+			acks := make(chan struct{}, perSocket)
+			go func() {
+				for {
+					_, msg, err := c.conn.ReadMessage()
+					if err != nil {
+						return
+					}
+					if !strings.HasPrefix(string(msg), `{"op":"published"`) {
+						errs <- fmt.Errorf("socket %d: %s", s, msg)
+						return
+					}
+					acks <- struct{}{}
+				}
+			}()
+			sent, acked := 0, 0
+			for acked < perSocket {
+				var burst []byte
+				for sent < perSocket && sent-acked < window {
+					burst = append(burst, clientFrame(true, 0x1, []byte(`{"op":"publish","id":"`+fmt.Sprint(sent)+`","topic":"orders","value":`+value+`}`))...)
+					sent++
+				}
+				if len(burst) > 0 {
+					if _, err := raw.Write(burst); err != nil {
+						errs <- err
+						return
+					}
+				}
+				select {
+				case <-acks:
+					acked++
+				case <-time.After(20 * time.Second):
+					errs <- fmt.Errorf("socket %d: no ack for 20s after %d of %d (%d sent)", s, acked, perSocket, sent)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range sockets {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

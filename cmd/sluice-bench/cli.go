@@ -52,6 +52,7 @@ type options struct {
 	rate            int
 	inflight        int
 	batch           int
+	coalesce        int
 	partitions      int
 	brokers         string
 	sluiceURL       string
@@ -75,6 +76,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.rate, "rate", 1000, "fanout: records/s the producer writes; 0 is flat out")
 	fs.IntVar(&o.inflight, "inflight", 64, "publish: publishes per socket (and per raw producer goroutine) awaiting their ack")
 	fs.IntVar(&o.batch, "batch", 1, "publish: records per publish frame (a batch publish when above 1; --inflight then counts frames)")
+	fs.IntVar(&o.coalesce, "coalesce", 64, "publish: most publish frames a socket writes in one write when several in-flight slots are free (1: a write per frame)")
 	fs.IntVar(&o.partitions, "partitions", 3, "partitions of the topics the bench creates (fanout uses 1)")
 	fs.StringVar(&o.brokers, "brokers", "", "Kafka bootstrap address on loopback; empty starts a broker (test/kafkatest)")
 	fs.StringVar(&o.sluiceURL, "sluice-url", "", "base URL of a running Sluice (http://127.0.0.1:8080); empty starts one")
@@ -134,6 +136,9 @@ func (o *options) validate() error {
 	}
 	if o.rate < 0 {
 		errs = append(errs, fmt.Errorf("--rate %d is negative", o.rate))
+	}
+	if o.coalesce < 1 {
+		errs = append(errs, fmt.Errorf("--coalesce %d: want at least 1", o.coalesce))
 	}
 	if o.batch < 1 || o.batch > 256 {
 		errs = append(errs, fmt.Errorf("--batch %d: want 1 to 256 (Sluice's max_inflight_publishes)", o.batch))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -156,6 +157,28 @@ func closeAll(conns []*websocket.Conn) {
 		}()
 	}
 	wg.Wait()
+}
+
+// readMessageInto reads the next message into buf (reused, so a busy
+// reader does not allocate per message).
+func readMessageInto(c *websocket.Conn, buf []byte) ([]byte, error) {
+	_, r, err := c.NextReader()
+	if err != nil {
+		return buf, err
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // frameOp returns the op of a server frame cheaply: Sluice writes "op"

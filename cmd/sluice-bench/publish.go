@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -113,8 +112,10 @@ func publishViaSluice(ctx context.Context, o options, sl *sluiceProc, d *dialer,
 		go func() { // reader: acks release slots
 			defer wg.Done()
 			defer close(readerDone)
+			var buf []byte
 			for {
-				_, msg, err := conn.ReadMessage()
+				msg, err := readMessageInto(conn, buf[:0])
+				buf = msg
 				if err != nil {
 					if !stop.Load() {
 						c.fail(fmt.Sprintf("socket %d: %v", i, err))
@@ -145,8 +146,10 @@ func publishViaSluice(ctx context.Context, o options, sl *sluiceProc, d *dialer,
 		}()
 		go func() { // writer: keeps the window full
 			defer wg.Done()
-			frame := make([]byte, 0, o.batch*(len(value)+16)+128)
-			for seq := 0; ; seq++ {
+			fw := newFrameWriter(uint64(i) + 1)
+			for {
+				// Wait for one free slot, then take every other free one
+				// (up to --coalesce) and write all their frames at once.
 				select {
 				case slots <- struct{}{}:
 				case <-readerDone:
@@ -154,36 +157,32 @@ func publishViaSluice(ctx context.Context, o options, sl *sluiceProc, d *dialer,
 				case <-ctx.Done():
 					return
 				}
+				n := 1
+			more:
+				for n < o.coalesce {
+					select {
+					case slots <- struct{}{}:
+						n++
+					default:
+						break more
+					}
+				}
 				now := time.Now()
 				if stop.Load() || !now.Before(clk.to) {
 					return
 				}
-				frame = append(frame[:0], `{"op":"publish","id":"`...)
-				frame = strconv.AppendInt(frame, now.UnixNano(), 10)
-				frame = append(frame, `","topic":"`...)
-				frame = append(frame, topic...)
-				if o.batch == 1 {
-					frame = append(frame, `","value":`...)
-					frame = append(frame, value...)
-				} else {
-					frame = append(frame, `","records":[`...)
-					for r := range o.batch {
-						if r > 0 {
-							frame = append(frame, ',')
-						}
-						frame = append(frame, `{"value":`...)
-						frame = append(frame, value...)
-						frame = append(frame, '}')
-					}
-					frame = append(frame, ']')
+				fw.reset()
+				for range n {
+					appendPublishFrame(fw, now, topic, value, o.batch)
 				}
-				frame = append(frame, '}')
-				_ = conn.SetWriteDeadline(now.Add(writeWait))
-				if err := conn.WriteMessage(websocket.TextMessage, frame); err != nil {
+				// gorilla's SetWriteDeadline applies only to its own writes.
+				nc := conn.NetConn()
+				_ = nc.SetWriteDeadline(now.Add(writeWait))
+				if err := fw.flush(nc); err != nil {
 					c.fail(fmt.Sprintf("socket %d write: %v", i, err))
 					return
 				}
-				c.sent.Add(1)
+				c.sent.Add(int64(n))
 			}
 		}()
 	}
@@ -201,6 +200,33 @@ func publishViaSluice(ctx context.Context, o options, sl *sluiceProc, d *dialer,
 	r := c.result(name, len(conns), clk, lat)
 	r.CPUCores = cores
 	return r, ctx.Err()
+}
+
+// appendPublishFrame adds one publish frame of batch records of value to
+// fw; its id is the send time, which the ack echoes.
+func appendPublishFrame(fw *frameWriter, now time.Time, topic string, value []byte, batch int) {
+	start := fw.begin()
+	frame := append(fw.buf, `{"op":"publish","id":"`...)
+	frame = strconv.AppendInt(frame, now.UnixNano(), 10)
+	frame = append(frame, `","topic":"`...)
+	frame = append(frame, topic...)
+	if batch == 1 {
+		frame = append(frame, `","value":`...)
+		frame = append(frame, value...)
+	} else {
+		frame = append(frame, `","records":[`...)
+		for r := range batch {
+			if r > 0 {
+				frame = append(frame, ',')
+			}
+			frame = append(frame, `{"value":`...)
+			frame = append(frame, value...)
+			frame = append(frame, '}')
+		}
+		frame = append(frame, ']')
+	}
+	fw.buf = append(frame, '}')
+	fw.end(start)
 }
 
 // sentTime reads the send time the bench put in a reply's id.
