@@ -44,11 +44,10 @@ type Config struct {
 	// ReadLimit is the largest frame a client may send, in bytes; a larger
 	// one closes the socket with 1009. Default: 1 MiB.
 	ReadLimit int64 `yaml:"max_frame_bytes"`
-	// ReadBufferBytes is how much input one read takes from a socket. A
-	// polled socket (plain TCP on Linux) reads into a pooled buffer of this
-	// size only while it has input, so idle sockets hold none; a TLS
-	// socket holds one for its life. Larger takes in several frames per
-	// read under load. Default: 4096.
+	// ReadBufferBytes is the read buffer of a socket the server does not
+	// poll (a TLS socket, or any socket off Linux), which it holds for its
+	// life. Polled sockets (plain TCP on Linux) hold none: they read into
+	// pooled 16 KiB chunks only while they have input. Default: 4096.
 	ReadBufferBytes int `yaml:"read_buffer_bytes"`
 	// SendQueueLength is how many frames may wait for one socket; when it
 	// overflows the socket is closed as a slow consumer. Default: 1024.

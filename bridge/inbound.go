@@ -27,15 +27,26 @@ func parseInbound(data []byte, in *inbound) error {
 	if p.i >= len(p.data) || p.data[p.i] != '{' {
 		return p.fail("frame must be a JSON object")
 	}
-	err := p.members(0, func(key []byte) error {
+	// A loop rather than members' callback: a closure would capture in
+	// and move every frame's inbound to the heap.
+	if err := p.objectStart(0); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		key, done, err := p.nextKey(first)
+		if err != nil {
+			return err
+		}
+		if done {
+			break
+		}
 		start := p.i
 		if err := p.skip(1); err != nil {
 			return err
 		}
-		return in.set(key, data[start:p.i])
-	})
-	if err != nil {
-		return err
+		if err := in.set(key, data[start:p.i]); err != nil {
+			return err
+		}
 	}
 	return p.end()
 }
@@ -73,15 +84,20 @@ func (in *inbound) set(keyBytes []byte, raw []byte) error {
 		in.Headers, err = stringMap(raw)
 	case "records":
 		in.Records, err = parseRecords(raw)
+	// The rare structured fields decode into locals: &in.Filter given to
+	// json.Unmarshal would move every frame's inbound to the heap.
 	case "filter":
-		in.Filter = nil
-		err = json.Unmarshal(raw, &in.Filter)
+		var f *filterSpec
+		err = json.Unmarshal(raw, &f)
+		in.Filter = f
 	case "partition":
-		in.Partition = nil
-		err = json.Unmarshal(raw, &in.Partition)
+		var n *int32
+		err = json.Unmarshal(raw, &n)
+		in.Partition = n
 	case "offset":
-		in.Offset = nil
-		err = json.Unmarshal(raw, &in.Offset)
+		var n *int64
+		err = json.Unmarshal(raw, &n)
+		in.Offset = n
 	}
 	if err != nil {
 		return fmt.Errorf("field %q: %w", keyBytes, err)
@@ -278,39 +294,59 @@ func (p *jsonScanner) keyBytes() ([]byte, error) {
 // reads the key and calls value positioned at the member's value, which
 // must step over it.
 func (p *jsonScanner) members(depth int, value func(key []byte) error) error {
+	if err := p.objectStart(depth); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		key, done, err := p.nextKey(first)
+		if err != nil || done {
+			return err
+		}
+		if err := value(key); err != nil {
+			return err
+		}
+	}
+}
+
+// objectStart steps into the object at the scanner's position.
+func (p *jsonScanner) objectStart(depth int) error {
 	if depth > maxJSONDepth {
 		return p.fail("nested too deeply")
 	}
 	if !p.eat('{') {
 		return p.fail("expected an object")
 	}
+	return nil
+}
+
+// nextKey reads the next member's key and the ':' after it, leaving the
+// scanner at the member's value; done is true at the object's end. first
+// is true for the first call after objectStart.
+func (p *jsonScanner) nextKey(first bool) (key []byte, done bool, err error) {
 	p.ws()
-	if p.eat('}') {
-		return nil
-	}
-	for {
-		p.ws()
-		key, err := p.keyBytes()
-		if err != nil {
-			return err
-		}
-		p.ws()
-		if !p.eat(':') {
-			return p.fail("expected ':' after object key")
-		}
-		p.ws()
-		if err := value(key); err != nil {
-			return err
-		}
-		p.ws()
-		if p.eat(',') {
-			continue
-		}
+	if first {
 		if p.eat('}') {
-			return nil
+			return nil, true, nil
 		}
-		return p.fail("expected ',' or '}' in object")
+	} else {
+		switch {
+		case p.eat(','):
+			p.ws()
+		case p.eat('}'):
+			return nil, true, nil
+		default:
+			return nil, false, p.fail("expected ',' or '}' in object")
+		}
 	}
+	if key, err = p.keyBytes(); err != nil {
+		return nil, false, err
+	}
+	p.ws()
+	if !p.eat(':') {
+		return nil, false, p.fail("expected ':' after object key")
+	}
+	p.ws()
+	return key, false, nil
 }
 
 // skip validates and steps over one JSON value.
@@ -378,13 +414,35 @@ var plainStringByte = func() (t [256]bool) {
 // plainWord reports whether all eight bytes of v are plain string bytes:
 // none is below 0x20, '"', '\\' or non-ASCII (the SWAR tests of "Bit
 // Twiddling Hacks": a byte is zero, or less than n).
-func plainWord(v uint64) bool {
+func plainWord(v uint64) bool { return specialBytes(v) == 0 }
+
+// specialBytes is non-zero when any of the eight bytes of v is not a plain
+// string byte; plainWord's test without the comparison, so that two words
+// can be tested at once.
+func specialBytes(v uint64) uint64 {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	hasZero := func(x uint64) uint64 { return (x - lo) & ^x & hi }
-	below20 := (v - lo*0x20) & ^v & hi
-	quote := hasZero(v ^ (lo * '"'))
-	backslash := hasZero(v ^ (lo * '\\'))
-	return (below20 | quote | backslash | v&hi) == 0
+	q := v ^ (lo * '"')
+	bs := v ^ (lo * '\\')
+	return ((v-lo*0x20)&^v | (q-lo)&^q | (bs-lo)&^bs | v) & hi
+}
+
+// skipPlain returns the index of the first byte at or after i that may not
+// be a plain string byte, testing eight bytes at a time (a few plain bytes
+// before it may be left for the caller's byte loop). Locals instead of the
+// scanner's fields keep the loop in registers.
+func skipPlain(d []byte, i int) int {
+	for ; i+16 <= len(d); i += 16 {
+		w := d[i : i+16]
+		if specialBytes(binary.LittleEndian.Uint64(w))|specialBytes(binary.LittleEndian.Uint64(w[8:])) != 0 {
+			break
+		}
+	}
+	for ; i+8 <= len(d); i += 8 {
+		if specialBytes(binary.LittleEndian.Uint64(d[i:i+8])) != 0 {
+			break
+		}
+	}
+	return i
 }
 
 func (p *jsonScanner) skipString() error {
@@ -392,11 +450,9 @@ func (p *jsonScanner) skipString() error {
 		return p.fail("expected a string")
 	}
 	for p.i < len(p.data) {
-		// Runs of plain ASCII are the common case: skip them eight bytes at
-		// a time, then byte by byte.
-		for p.i+8 <= len(p.data) && plainWord(binary.LittleEndian.Uint64(p.data[p.i:])) {
-			p.i += 8
-		}
+		// Runs of plain ASCII are the common case: skip them sixteen and
+		// eight bytes at a time, then byte by byte.
+		p.i = skipPlain(p.data, p.i)
 		for p.i < len(p.data) && plainStringByte[p.data[p.i]] {
 			p.i++
 		}

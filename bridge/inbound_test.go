@@ -193,3 +193,17 @@ func TestPlainWordMatchesByteTable(t *testing.T) {
 		check(w)
 	}
 }
+
+// BenchmarkParsePublish1KiB parses the publish frame sluice-bench sends: a
+// 1 KiB JSON value, mostly one long string.
+func BenchmarkParsePublish1KiB(b *testing.B) {
+	data := []byte(`{"op":"publish","id":"1764450000123456789","topic":"sluice-bench-publish","value":{"pad":"` + strings.Repeat("x", 1014) + `"}}`)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var in inbound
+		if err := parseInbound(data, &in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

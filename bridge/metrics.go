@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"path"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -20,6 +21,7 @@ type metrics struct {
 	fanoutLag      prometheus.Histogram
 	rejected       *prometheus.CounterVec
 	topicPatterns  []string
+	in             map[string]topicCounters // by topic label: resolved once, read without a lock
 	publishLatency prometheus.Histogram
 	errors         *prometheus.CounterVec
 	closes         *prometheus.CounterVec
@@ -85,6 +87,10 @@ func newMetrics(reg prometheus.Registerer, topicPatterns []string) (*metrics, er
 			Namespace: "sluice", Name: "auth_failures_total", Help: "Refused tokens and denied operations, by reason.",
 		}, []string{"reason"}),
 	}
+	m.in = make(map[string]topicCounters, len(topicPatterns)+1)
+	for _, label := range append(slices.Clone(topicPatterns), otherTopics) {
+		m.in[label] = topicCounters{messages: m.messagesIn.WithLabelValues(label), bytes: m.bytesIn.WithLabelValues(label)}
+	}
 	if reg == nil {
 		return m, nil
 	}
@@ -127,6 +133,9 @@ type topicCounters struct {
 	messages prometheus.Counter
 	bytes    prometheus.Counter
 }
+
+// inCounters are topic's in-counters (acknowledged publishes).
+func (m *metrics) inCounters(topic string) topicCounters { return m.in[m.topicLabel(topic)] }
 
 func (m *metrics) countersFor(topic string) topicCounters {
 	label := m.topicLabel(topic)

@@ -133,19 +133,28 @@ func (c *pollConn) takeEnd() bool {
 	return false
 }
 
-// readWait reads into a fresh chunk, waiting for input.
+// readWait reads into a chunk from the pool, waiting for input (inside a
+// frame). Like readLinger, it takes the chunk only once there is input, so
+// a socket waiting for the rest of a frame holds none.
 func (c *pollConn) readWait() error {
-	buf := c.chunks.Get().(*[]byte)
-	n, err := c.Conn.Read(*buf)
-	if n == 0 {
-		c.chunks.Put(buf)
-		if err == nil {
-			err = io.ErrNoProgress
+	if c.raw == nil {
+		buf := c.chunks.Get().(*[]byte)
+		n, err := c.Conn.Read(*buf)
+		if n == 0 {
+			c.chunks.Put(buf)
+			if err == nil {
+				err = io.ErrNoProgress
+			}
+			return err
 		}
-		return err
+		c.chunk, c.r, c.w = buf, 0, n
+		return nil
 	}
-	c.chunk, c.r, c.w = buf, 0, n
-	return nil
+	more, err := c.readNow()
+	if err == nil && !more {
+		err = io.ErrNoProgress
+	}
+	return err
 }
 
 // errReadingStopped is what reads return after stop.

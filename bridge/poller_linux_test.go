@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/sluicehq/sluice/topics"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -232,13 +233,21 @@ func TestPolledSocketsConcurrentSubscribes(t *testing.T) {
 // closed (and so gone from the poller), and the session must still end.
 func TestPolledSessionEndsWhenOrderlyCloseCannotFlush(t *testing.T) {
 	env := newTestEnv(t, func(c *Config, _ *Deps) {
-		c.WriteTimeout = 300 * time.Millisecond
+		c.WriteTimeout = time.Second
 		c.CloseGrace = 200 * time.Millisecond
 		c.SendQueueLength = 4096
 	})
 	sub := env.dial(ProtocolPath) // never reads after subscribed
 	sub.send(map[string]any{"op": "subscribe", "id": "s", "topic": "orders"})
 	sub.expect("subscribed")
+	// Found now: once its writer gives up (write_timeout) the session
+	// ends on its own, which is not what this test is after, but must not
+	// leave it without a session to close.
+	victim := env.sessionWhere(func(s *session) bool {
+		s.subsMu.Lock()
+		defer s.subsMu.Unlock()
+		return len(s.subs) > 0
+	})
 	pub := env.dial(ProtocolPath)
 	acks := readInto(pub)
 	value := strings.Repeat("x", 60<<10)
@@ -249,11 +258,6 @@ func TestPolledSessionEndsWhenOrderlyCloseCannotFlush(t *testing.T) {
 	for range records {
 		<-acks
 	}
-	victim := env.sessionWhere(func(s *session) bool {
-		s.subsMu.Lock()
-		defer s.subsMu.Unlock()
-		return len(s.subs) > 0
-	})
 	victim.close(CloseGoingAway, "bye", reasonShutdown, true)
 	env.waitSessionEnded(t, victim)
 }
@@ -448,16 +452,28 @@ func TestCloseEndsPublishWaitingForSlot(t *testing.T) {
 
 // TestPolledSocketsPipelinedPublishes has several sockets each write
 // bursts of publish frames in one write whenever acks free room, as a
-// client with a send buffer does. Every publish is answered; no socket's
-// input is left unread.
+// client with a send buffer does, single publishes and batches mixed.
+// Every publish is answered, and every record in Kafka holds exactly the
+// key and value sent: values point into pooled frame buffers until Kafka
+// answers, so a buffer reused too early would show here.
 func TestPolledSocketsPipelinedPublishes(t *testing.T) {
 	env := newTestEnv(t, nil)
 	const (
 		sockets   = 4
 		window    = 64
-		perSocket = 3000
+		perSocket = 1500 // frames; every tenth is a batch of 3 records
 	)
-	value := `{"pad":"` + strings.Repeat("x", 1000) + `"}`
+	value := func(s, i, r int) string {
+		return fmt.Sprintf(`{"s":%d,"i":%d,"r":%d,"pad":"%s"}`, s, i, r, strings.Repeat(string(rune('a'+(s*7+i+r)%26)), 600+i%500))
+	}
+	frameOf := func(s, i int) []byte {
+		key := fmt.Sprintf("%d-%d", s, i)
+		if i%10 == 0 {
+			return clientFrame(true, 0x1, []byte(fmt.Sprintf(`{"op":"publish","id":"%d","topic":"orders","records":[{"key":"%s-0","value":%s},{"key":"%s-1","value":%s},{"key":"%s-2","value":%s}]}`,
+				i, key, value(s, i, 0), key, value(s, i, 1), key, value(s, i, 2))))
+		}
+		return clientFrame(true, 0x1, []byte(fmt.Sprintf(`{"op":"publish","id":"%d","topic":"orders","key":"%s","value":%s}`, i, key, value(s, i, 0))))
+	}
 	errs := make(chan error, sockets)
 	for s := range sockets {
 		c := env.dial(ProtocolPath)
@@ -481,7 +497,7 @@ func TestPolledSocketsPipelinedPublishes(t *testing.T) {
 			for acked < perSocket {
 				var burst []byte
 				for sent < perSocket && sent-acked < window {
-					burst = append(burst, clientFrame(true, 0x1, []byte(`{"op":"publish","id":"`+fmt.Sprint(sent)+`","topic":"orders","value":`+value+`}`))...)
+					burst = append(burst, frameOf(s, sent)...)
 					sent++
 				}
 				if len(burst) > 0 {
@@ -505,5 +521,43 @@ func TestPolledSocketsPipelinedPublishes(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+
+	want := map[string]string{}
+	for s := range sockets {
+		for i := range perSocket {
+			key := fmt.Sprintf("%d-%d", s, i)
+			if i%10 == 0 {
+				for r := range 3 {
+					want[fmt.Sprintf("%s-%d", key, r)] = value(s, i, r)
+				}
+			} else {
+				want[key] = value(s, i, 0)
+			}
+		}
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(env.cluster.ListenAddrs()...), kgo.ConsumeTopics("orders"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for got := 0; got < len(want); {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("read %d of %d records: %v", got, len(want), err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			got++
+			w, ok := want[string(r.Key)]
+			switch {
+			case !ok:
+				t.Errorf("record with unexpected or repeated key %q", r.Key)
+			case string(r.Value) != w:
+				t.Errorf("record %q: value %.60q…, want %.60q…", r.Key, r.Value, w)
+			}
+			delete(want, string(r.Key))
+		})
 	}
 }

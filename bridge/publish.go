@@ -1,7 +1,7 @@
 package bridge
 
 import (
-	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -40,7 +40,8 @@ func (s *session) publishOp(in *inbound) {
 }
 
 // recordParts reads the key and value of a publish (or of one record of a
-// batch), copying them out of the frame buffer.
+// batch). The value is a sub-slice of the frame (see inFrame): the record
+// that carries it holds the frame until Kafka answered.
 func (in *inbound) recordParts() (key, value []byte, isJSON bool, oe *opError) {
 	switch {
 	case in.Key != nil && in.KeyB64 != nil:
@@ -59,7 +60,7 @@ func (in *inbound) recordParts() (key, value []byte, isJSON bool, oe *opError) {
 	case in.Value != nil && in.ValueB64 != nil:
 		return nil, nil, false, newOpError(CodeBadRequest, "publish: give value or value_b64, not both")
 	case in.Value != nil:
-		value = bytes.Clone(in.Value) // in.Value points into the reused frame buffer
+		value = in.Value
 	case in.ValueB64 != nil:
 		v, err := base64.StdEncoding.DecodeString(*in.ValueB64)
 		if err != nil {
@@ -86,15 +87,15 @@ func (s *session) handleRouteFrame(mt int, data []byte) {
 		return
 	}
 	isJSON := mt == websocket.TextMessage && isJSON(data)
-	s.produce("", s.routeTopic, nil, bytes.Clone(data), isJSON, nil)
+	s.produce("", s.routeTopic, nil, data, isJSON, nil)
 }
 
 // produce validates and encodes a record, hands it to the shared producer
 // and answers "published" only once Kafka acknowledged it. Nothing reaches
 // Kafka unless every check passed.
 func (s *session) produce(id, topic string, key, value []byte, isJSON bool, headers map[string]string) {
-	received := time.Now()
-	if s.publishLimit != nil && !s.publishLimit.Allow() {
+	received := s.readAt
+	if s.publishLimit != nil && !s.publishLimit.AllowN(received, 1) {
 		s.reply(id, s.rateLimited(topic))
 		return
 	}
@@ -102,28 +103,39 @@ func (s *session) produce(id, topic string, key, value []byte, isJSON bool, head
 		s.reply(id, withTopic(err, topic))
 		return
 	}
-	rec, err := s.buildRecord(topic, key, value, isJSON, headers)
-	if err != nil {
-		s.reply(id, err)
+	p, oe := s.buildRecord(topic, key, value, isJSON, headers)
+	if oe != nil {
+		s.reply(id, oe)
 		return
 	}
+	p.id, p.received, p.rec.Timestamp = id, received, received
+	p.ack = publishedPrefix(id, topic)
 	if !s.acquireInflight(1) {
 		return
 	}
-	s.srv.client.Produce(s.srv.ctx, rec, func(r *kgo.Record, err error) {
-		<-s.inflight
-		if err != nil {
-			s.reply(id, s.produceFailed(topic, err))
-			return
-		}
-		s.countPublished(r, received)
-		s.enqueue(publishedFrame(id, topic, r.Partition, r.Offset))
-	})
+	s.submit(p)
+}
+
+// pendingPublish is one record on its way to Kafka, in one allocation:
+// the record, what its answer needs, and the frame its key or value may
+// point into. It is the record's Context, which is how kgo hands it back
+// to onProduced: no closure is allocated per publish.
+type pendingPublish struct {
+	context.Context // the server's: kgo gives up a buffered record when it ends
+
+	rec      kgo.Record
+	s        *session
+	frame    *inFrame // retained from submit until Kafka answered; nil when none
+	id       string
+	received time.Time
+	ack      frameBuilder  // the "published" frame up to the partition (single publishes)
+	batch    *pendingBatch // set for a record of a batch publish
+	index    int           // the record's index in its batch
 }
 
 // buildRecord validates and encodes one record through the schema catalog
 // and checks its size.
-func (s *session) buildRecord(topic string, key, value []byte, isJSON bool, headers map[string]string) (*kgo.Record, *opError) {
+func (s *session) buildRecord(topic string, key, value []byte, isJSON bool, headers map[string]string) (*pendingPublish, *opError) {
 	if sch := s.srv.schemas; sch != nil {
 		var err error
 		if key != nil {
@@ -141,19 +153,56 @@ func (s *session) buildRecord(topic string, key, value []byte, isJSON bool, head
 			}
 		}
 	}
-	rec := &kgo.Record{Topic: topic, Key: key, Value: value}
+	p := &pendingPublish{Context: s.srv.ctx, s: s, rec: kgo.Record{Topic: topic, Key: key, Value: value}}
 	size := len(key) + len(value)
 	if len(headers) > 0 {
-		rec.Headers = make([]kgo.RecordHeader, 0, len(headers))
+		p.rec.Headers = make([]kgo.RecordHeader, 0, len(headers))
 		for _, k := range slices.Sorted(maps.Keys(headers)) {
-			rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: k, Value: []byte(headers[k])})
+			p.rec.Headers = append(p.rec.Headers, kgo.RecordHeader{Key: k, Value: []byte(headers[k])})
 			size += len(k) + len(headers[k])
 		}
 	}
 	if limit := s.srv.cfg.Kafka.MaxRecordBytes; size > limit {
 		return nil, &opError{code: CodeTooLarge, msg: fmt.Sprintf("record is %d bytes, at most %d (kafka.max_record_bytes)", size, limit), topic: topic}
 	}
-	return rec, nil
+	return p, nil
+}
+
+// submit hands a checked record to the shared producer. The frame being
+// handled stays with the record until Kafka answered, since its key or
+// value may point into it.
+func (s *session) submit(p *pendingPublish) {
+	if f := s.frame; f != nil {
+		f.retain()
+		p.frame = f
+	}
+	p.rec.Context = p
+	s.srv.client.Produce(s.srv.ctx, &p.rec, onProduced)
+}
+
+// onProduced is the promise of every record a socket publishes.
+func onProduced(r *kgo.Record, err error) {
+	p := r.Context.(*pendingPublish)
+	p.s.produced(p, err)
+}
+
+// produced answers a record once Kafka did: "published" with its offset,
+// or an error; a record of a batch reports to its batch instead.
+func (s *session) produced(p *pendingPublish, err error) {
+	<-s.inflight
+	switch {
+	case p.batch != nil:
+		p.batch.done(p.index, &p.rec, err)
+	case err != nil:
+		s.reply(p.id, s.produceFailed(p.rec.Topic, err))
+	default:
+		s.countPublished(&p.rec, p.received)
+		s.enqueue(finishPublished(p.ack, p.rec.Partition, p.rec.Offset))
+	}
+	if p.frame != nil {
+		p.frame.release() // last: the record's key and value may point into it
+		p.frame = nil
+	}
 }
 
 // acquireInflight takes n in-flight publish slots, waiting for acks to free
@@ -186,8 +235,8 @@ func (s *session) produceFailed(topic string, err error) *opError {
 func (s *session) countPublished(r *kgo.Record, received time.Time) {
 	m := s.srv.metrics
 	m.publishes.Inc()
-	label := m.topicLabel(r.Topic)
-	m.messagesIn.WithLabelValues(label).Inc()
-	m.bytesIn.WithLabelValues(label).Add(float64(len(r.Key) + len(r.Value)))
+	c := m.inCounters(r.Topic)
+	c.messages.Inc()
+	c.bytes.Add(float64(len(r.Key) + len(r.Value)))
 	m.publishLatency.Observe(time.Since(received).Seconds())
 }

@@ -35,7 +35,7 @@ type batchPublishedReply struct {
 // checks passed, the error lists which were written (with their offsets)
 // and which were not.
 func (s *session) publishBatch(id, topic string, records []inbound) {
-	received := time.Now()
+	received := s.readAt
 	limit := s.srv.cfg.MaxInflightPublishes
 	switch {
 	case len(records) == 0:
@@ -45,7 +45,7 @@ func (s *session) publishBatch(id, topic string, records []inbound) {
 		s.reply(id, &opError{code: CodeTooLarge, msg: fmt.Sprintf("publish: %d records in one batch, at most %d (max_inflight_publishes)", len(records), limit), topic: topic})
 		return
 	}
-	if s.publishLimit != nil && !s.publishLimit.AllowN(time.Now(), len(records)) {
+	if s.publishLimit != nil && !s.publishLimit.AllowN(received, len(records)) {
 		s.reply(id, s.rateLimited(topic))
 		return
 	}
@@ -53,15 +53,15 @@ func (s *session) publishBatch(id, topic string, records []inbound) {
 		s.reply(id, withTopic(err, topic))
 		return
 	}
-	recs := make([]*kgo.Record, len(records))
+	recs := make([]*pendingPublish, len(records))
 	var failed []batchResult
 	for i := range records {
-		rec, oe := s.batchRecord(topic, &records[i])
+		p, oe := s.batchRecord(topic, &records[i])
 		if oe != nil {
 			failed = append(failed, batchResult{Index: i, Code: oe.code.String(), Message: oe.msg, Details: oe.details})
 			continue
 		}
-		recs[i] = rec
+		recs[i] = p
 	}
 	if len(failed) > 0 {
 		s.reply(id, batchError(topic, failed, len(records), "nothing was written"))
@@ -71,13 +71,14 @@ func (s *session) publishBatch(id, topic string, records []inbound) {
 		return
 	}
 	b := &pendingBatch{s: s, id: id, topic: topic, received: received, results: make([]batchResult, len(recs)), left: len(recs)}
-	for i, rec := range recs {
-		s.srv.client.Produce(s.srv.ctx, rec, func(r *kgo.Record, err error) { b.done(i, r, err) })
+	for i, p := range recs {
+		p.batch, p.index, p.rec.Timestamp = b, i, received
+		s.submit(p)
 	}
 }
 
 // batchRecord builds one record of a batch.
-func (s *session) batchRecord(topic string, in *inbound) (*kgo.Record, *opError) {
+func (s *session) batchRecord(topic string, in *inbound) (*pendingPublish, *opError) {
 	key, value, isJSON, oe := in.recordParts()
 	if oe != nil {
 		return nil, oe
@@ -98,8 +99,9 @@ type pendingBatch struct {
 	left    int
 }
 
+// done records one record's answer; the last one answers the batch. It is
+// called from produced, which freed the record's in-flight slot.
 func (b *pendingBatch) done(i int, r *kgo.Record, err error) {
-	<-b.s.inflight
 	b.mu.Lock()
 	res := &b.results[i]
 	res.Index = i

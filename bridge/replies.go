@@ -45,18 +45,26 @@ func replyFrame(v any) []byte {
 	return textFrame(payload)
 }
 
-// publishedFrame renders the ack of a publish by hand: it is sent once per
-// record, so it skips encoding/json.
-func publishedFrame(id, topic string, partition int32, offset int64) []byte {
-	b := newFrameBuilder(64 + len(id) + len(topic))
+// publishedPrefix starts the ack of a publish when the publish is read:
+// the frame up to the partition, with room for the rest, which
+// finishPublished adds when Kafka answered. It is sent once per record, so
+// it is rendered by hand, not with encoding/json.
+func publishedPrefix(id, topic string) frameBuilder {
+	const rest = len(`,"partition":-2147483648,"offset":-9223372036854775808}`)
+	b := newFrameBuilder(len(`{"op":"published","id":"","topic":""`) + 2*len(id) + 2*len(topic) + rest)
 	buf := append(b.buf, `{"op":"published"`...)
 	if id != "" {
 		buf = append(buf, `,"id":`...)
 		buf = appendJSONString(buf, id)
 	}
 	buf = append(buf, `,"topic":`...)
-	buf = appendJSONString(buf, topic)
-	buf = append(buf, `,"partition":`...)
+	b.buf = appendJSONString(buf, topic)
+	return b
+}
+
+// finishPublished completes a frame publishedPrefix started.
+func finishPublished(b frameBuilder, partition int32, offset int64) []byte {
+	buf := append(b.buf, `,"partition":`...)
 	buf = strconv.AppendInt(buf, int64(partition), 10)
 	buf = append(buf, `,"offset":`...)
 	buf = strconv.AppendInt(buf, offset, 10)

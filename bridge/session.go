@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
@@ -99,7 +98,8 @@ type session struct {
 	ip           string
 	publishLimit *rate.Limiter // nil when publish_rate is 0
 
-	readBuf       *bytes.Buffer // the frame being handled, from readBuffers
+	frame         *inFrame  // the message being handled (op handlers retain it for records that point into it)
+	readAt        time.Time // when that message was read: a publish's receive time and its record's timestamp
 	deadlineSetAt time.Time     // when the read loop last pushed its deadline
 
 	// pc is the connection gorilla reads through when the server polls

@@ -1,12 +1,10 @@
 package bridge
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -17,12 +15,12 @@ import (
 // its code.
 func (s *session) installReadHandlers() {
 	s.conn.SetPingHandler(func(data string) error {
-		s.extendReadDeadline()
+		s.extendReadDeadline(time.Now())
 		s.enqueue(controlFrame(opPong, []byte(data)))
 		return nil
 	})
 	s.conn.SetPongHandler(func(string) error {
-		s.extendReadDeadline()
+		s.extendReadDeadline(time.Now())
 		return nil
 	})
 	s.conn.SetCloseHandler(func(code int, text string) error {
@@ -40,7 +38,7 @@ func (s *session) installReadHandlers() {
 // poll) and returns the reason it ended.
 func (s *session) readLoop() closeReason {
 	s.installReadHandlers()
-	s.extendReadDeadline()
+	s.extendReadDeadline(time.Now())
 	for {
 		mt, r, err := s.conn.NextReader()
 		if err != nil {
@@ -138,59 +136,31 @@ func (s *session) drainInput() (reason closeReason, ended bool) {
 // session is over.
 func (s *session) handleMessage(mt int, r io.Reader) (reason closeReason, ended bool) {
 	limit := s.srv.cfg.ReadLimit
-	data, err := s.readFrame(r, limit)
+	f, err := readInFrame(s.srv.inFrames, r, limit)
 	if err != nil {
 		return s.readEnded(err), true
 	}
+	data := f.payload()
 	if int64(len(data)) > limit {
-		s.releaseFrame()
+		f.release()
 		s.close(CloseTooBig, "frame larger than max_frame_bytes", reasonTooLarge, true)
 		return reasonTooLarge, true
 	}
 	s.bytesIn.Add(int64(len(data)))
-	s.extendReadDeadline()
+	s.readAt = time.Now()
+	s.extendReadDeadline(s.readAt)
+	s.frame = f
 	if s.route != nil {
 		s.handleRouteFrame(mt, data)
 	} else {
 		s.handleFrame(mt, data)
 	}
-	s.releaseFrame()
+	s.frame = nil
+	f.release()
 	if s.isClosing() {
 		return s.closeReason, true
 	}
 	return 0, false
-}
-
-// maxPooledReadBuffer is the largest frame buffer returned to the pool; a
-// larger one (after a big frame) is left to the garbage collector.
-const maxPooledReadBuffer = 64 << 10
-
-// readBuffers hold frames while they are handled, so an idle socket holds
-// no read buffer at all.
-var readBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// readFrame reads one frame's payload, up to limit+1 bytes, into a pooled
-// buffer. The payload is valid until releaseFrame: op handlers copy what
-// outlives the frame (a record's value).
-func (s *session) readFrame(r io.Reader, limit int64) ([]byte, error) {
-	buf := readBuffers.Get().(*bytes.Buffer)
-	buf.Reset()
-	s.readBuf = buf
-	if _, err := buf.ReadFrom(io.LimitReader(r, limit+1)); err != nil {
-		s.releaseFrame()
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// releaseFrame gives the current frame's buffer back to the pool.
-func (s *session) releaseFrame() {
-	if buf := s.readBuf; buf != nil {
-		s.readBuf = nil
-		if buf.Cap() <= maxPooledReadBuffer {
-			readBuffers.Put(buf)
-		}
-	}
 }
 
 // maxDeadlineSlack is how stale a socket's read deadline may get before it
@@ -206,17 +176,16 @@ const maxDeadlineSlack = time.Second
 // records the time instead, the pinger drops it when it has been silent for
 // PongWait, and a reader stuck inside a frame then ends with the close
 // grace.
-func (s *session) extendReadDeadline() {
+func (s *session) extendReadDeadline(now time.Time) {
 	if s.pc != nil {
 		// Heard per message, not per byte: a frame trickled in byte by
 		// byte does not keep a socket alive. The pinger reads this for
 		// every socket with a pollConn, polled or not.
-		s.pc.heard.Store(time.Now().UnixNano())
+		s.pc.heard.Store(now.UnixNano())
 		if s.pc.polled {
 			return
 		}
 	}
-	now := time.Now()
 	if now.Sub(s.deadlineSetAt) < min(maxDeadlineSlack, s.srv.cfg.PongWait/20) {
 		return
 	}

@@ -53,10 +53,12 @@ type options struct {
 	inflight        int
 	batch           int
 	coalesce        int
+	rounds          int
 	partitions      int
 	brokers         string
 	sluiceURL       string
 	sluicePID       int
+	kafkaPID        int
 	sluiceBin       string
 	sourceAddrs     int
 	dialConcurrency int
@@ -77,10 +79,12 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.inflight, "inflight", 64, "publish: publishes per socket (and per raw producer goroutine) awaiting their ack")
 	fs.IntVar(&o.batch, "batch", 1, "publish: records per publish frame (a batch publish when above 1; --inflight then counts frames)")
 	fs.IntVar(&o.coalesce, "coalesce", 64, "publish: most publish frames a socket writes in one write when several in-flight slots are free (1: a write per frame)")
+	fs.IntVar(&o.rounds, "rounds", 1, "publish, schema: run the phases this many times, alternating which goes first; the ratio is the median of the rounds' ratios")
 	fs.IntVar(&o.partitions, "partitions", 3, "partitions of the topics the bench creates (fanout uses 1)")
 	fs.StringVar(&o.brokers, "brokers", "", "Kafka bootstrap address on loopback; empty starts a broker (test/kafkatest)")
 	fs.StringVar(&o.sluiceURL, "sluice-url", "", "base URL of a running Sluice (http://127.0.0.1:8080); empty starts one")
 	fs.IntVar(&o.sluicePID, "sluice-pid", 0, "with --sluice-url: its process id, for RSS and CPU figures")
+	fs.IntVar(&o.kafkaPID, "kafka-pid", 0, "with --brokers: the broker's process id, for its CPU figure")
 	fs.StringVar(&o.sluiceBin, "sluice-bin", "", "sluice binary to start; empty builds ./cmd/sluice")
 	fs.IntVar(&o.sourceAddrs, "source-addrs", 8, fmt.Sprintf("at least this many client source addresses 127.0.0.2… used round-robin, so sockets can exceed one address's ephemeral ports; raised to keep each under %d sockets (Sluice's default max_connections_per_ip is 1000)", socketsPerSource))
 	fs.IntVar(&o.dialConcurrency, "dial-concurrency", 64, "WebSocket handshakes in flight at once")
@@ -137,6 +141,9 @@ func (o *options) validate() error {
 	if o.rate < 0 {
 		errs = append(errs, fmt.Errorf("--rate %d is negative", o.rate))
 	}
+	if o.rounds < 1 || o.rounds > 20 {
+		errs = append(errs, fmt.Errorf("--rounds %d: want 1 to 20", o.rounds))
+	}
 	if o.coalesce < 1 {
 		errs = append(errs, fmt.Errorf("--coalesce %d: want at least 1", o.coalesce))
 	}
@@ -182,6 +189,9 @@ func (o *options) validate() error {
 	}
 	if o.sluicePID != 0 && o.sluiceURL == "" {
 		errs = append(errs, errors.New("--sluice-pid only goes with --sluice-url"))
+	}
+	if o.kafkaPID != 0 && o.brokers == "" {
+		errs = append(errs, errors.New("--kafka-pid only goes with --brokers (a broker the bench starts is measured anyway)"))
 	}
 	return errors.Join(errs...)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -38,6 +39,9 @@ type params struct {
 	Size       int     `json:"size"`
 	Rate       int     `json:"rate,omitempty"`
 	Inflight   int     `json:"inflight,omitempty"`
+	Batch      int     `json:"batch,omitempty"`
+	Coalesce   int     `json:"coalesce,omitempty"`
+	Rounds     int     `json:"rounds"`
 	Partitions int     `json:"partitions"`
 	Duration   float64 `json:"duration_s"`
 	Warmup     float64 `json:"warmup_s"`
@@ -73,6 +77,9 @@ type ratio struct {
 	Value  float64 `json:"value"`
 	Target float64 `json:"target"`
 	Met    bool    `json:"met"`
+	// PerRound holds each round's ratio when the phases ran in rounds
+	// (--rounds); Value is then their median.
+	PerRound []float64 `json:"per_round,omitempty"`
 }
 
 func newRatio(name string, num, den, target float64) ratio {
@@ -84,13 +91,45 @@ func newRatio(name string, num, den, target float64) ratio {
 	return r
 }
 
+// safeRatio is num/den, 0 when den is 0.
+func safeRatio(num, den float64) float64 {
+	if den <= 0 {
+		return 0
+	}
+	return num / den
+}
+
+// medianRatio summarises per-round ratios: their median is the value, and
+// with more than one round the name lists every round's.
+func medianRatio(name string, perRound []float64, target float64) ratio {
+	if len(perRound) == 0 {
+		return ratio{Name: name, Target: target}
+	}
+	sorted := slices.Clone(perRound)
+	slices.Sort(sorted)
+	med := sorted[len(sorted)/2]
+	if len(sorted)%2 == 0 {
+		med = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
+	}
+	if len(perRound) > 1 {
+		parts := make([]string, len(perRound))
+		for i, v := range perRound {
+			parts[i] = strconv.FormatFloat(v, 'f', 3, 64)
+		}
+		name = fmt.Sprintf("%s (median of %d rounds: %s)", name, len(perRound), strings.Join(parts, ", "))
+	}
+	r := ratio{Name: name, Value: round3(med), Target: target, PerRound: perRound}
+	r.Met = r.Value >= target
+	return r
+}
+
 func newResult(o options, e *env, sluiceAddr string) *result {
 	return &result{
 		Scenario:  o.scenario,
 		StartedAt: time.Now().UTC().Truncate(time.Second),
 		Machine:   machine{NProc: runtime.NumCPU(), CPU: cpuModel(), MemBytes: memTotal(), Go: runtime.Version(), NoFile: e.noFile},
 		Params: params{
-			Sockets: o.sockets, Size: o.size, Rate: o.rate, Inflight: o.inflight, Partitions: o.partitions,
+			Sockets: o.sockets, Size: o.size, Rate: o.rate, Inflight: o.inflight, Batch: o.batch, Coalesce: o.coalesce, Rounds: o.rounds, Partitions: o.partitions,
 			Duration: o.duration.Seconds(), Warmup: o.warmup.Seconds(), Linger: o.linger.String(),
 			SendQueue: o.sendQueue, Brokers: e.brokers, Sluice: sluiceAddr,
 		},

@@ -49,7 +49,7 @@ func runScenario(ctx context.Context, o options, log io.Writer) (*result, error)
 	defer e.close()
 	pr := newProgress(log, o.progress)
 	d := newDialer(o.sourceAddrs)
-	kafkaPID := 0
+	kafkaPID := o.kafkaPID
 	if e.broker != nil {
 		kafkaPID = descendantNamed(selfPID(), "java")
 	}
@@ -81,50 +81,67 @@ func runScenario(ctx context.Context, o options, log io.Writer) (*result, error)
 
 	switch o.scenario {
 	case "publish":
-		topic, rawTopic := topicName("publish"), topicName("publish-raw")
-		if err := createTopics(ctx, e.brokers, o.partitions, topic, rawTopic); err != nil {
-			return nil, err
-		}
 		value := paddedJSON("", o.size)
-		r, err := publishViaSluice(ctx, o, sl, d, topic, value, "sluice", pr, sluiceMeter)
-		if err != nil {
-			return nil, err
-		}
-		res.Runs = append(res.Runs, r)
-		if o.baseline {
-			raw, err := publishRaw(ctx, o, e.brokers, rawTopic, value, "franz-go", pr, meterFor("sluice", 0))
+		var perRound []float64
+		for round := 1; round <= o.rounds; round++ {
+			topic, rawTopic := topicName("publish"), topicName("publish-raw")
+			if err := createTopics(ctx, e.brokers, o.partitions, topic, rawTopic); err != nil {
+				return nil, err
+			}
+			viaSluice := func() (runResult, error) {
+				return publishViaSluice(ctx, o, sl, d, topic, value, roundName("sluice", round, o.rounds), pr, sluiceMeter)
+			}
+			raw := func() (runResult, error) {
+				return publishRaw(ctx, o, e.brokers, rawTopic, value, roundName("franz-go", round, o.rounds), pr, meterFor("sluice", 0))
+			}
+			runs, err := alternate(round, o.baseline, viaSluice, raw)
 			if err != nil {
 				return nil, err
 			}
-			res.Runs = append(res.Runs, raw)
-			res.Ratios = append(res.Ratios, newRatio("sluice/franz-go records/s", r.RecordsPerSec, raw.RecordsPerSec, targetPublish))
+			res.Runs = append(res.Runs, runs...)
+			if len(runs) == 2 {
+				perRound = append(perRound, safeRatio(runs[0].RecordsPerSec, runs[1].RecordsPerSec))
+			}
+		}
+		if o.baseline {
+			res.Ratios = append(res.Ratios, medianRatio("sluice/franz-go records/s", perRound, targetPublish))
 		}
 	case "schema":
-		plainTopic, rawTopic := topicName("plain"), topicName("avro-raw")
-		if err := createTopics(ctx, e.brokers, o.partitions, govTopic, plainTopic, rawTopic); err != nil {
-			return nil, err
-		}
 		value := orderValue(o.size)
-		plain, err := publishViaSluice(ctx, o, sl, d, plainTopic, value, "sluice-plain", pr, sluiceMeter)
-		if err != nil {
+		if err := createTopics(ctx, e.brokers, o.partitions, govTopic); err != nil {
 			return nil, err
 		}
-		gov, err := publishViaSluice(ctx, o, sl, d, govTopic, value, "sluice-avro", pr, sluiceMeter)
-		if err != nil {
-			return nil, err
-		}
-		res.Runs = append(res.Runs, plain, gov)
-		res.Ratios = append(res.Ratios, newRatio("sluice-avro/sluice-plain records/s (cost of governance)", gov.RecordsPerSec, plain.RecordsPerSec, 0))
-		if o.baseline {
-			raw, err := publishRaw(ctx, o, e.brokers, rawTopic, value, "franz-go", pr, meterFor("sluice", 0))
+		var govPerRound, rawPerRound []float64
+		for round := 1; round <= o.rounds; round++ {
+			plainTopic, rawTopic := topicName("plain"), topicName("avro-raw")
+			if err := createTopics(ctx, e.brokers, o.partitions, plainTopic, rawTopic); err != nil {
+				return nil, err
+			}
+			plain, err := publishViaSluice(ctx, o, sl, d, plainTopic, value, roundName("sluice-plain", round, o.rounds), pr, sluiceMeter)
 			if err != nil {
 				return nil, err
 			}
-			res.Runs = append(res.Runs, raw)
-			res.Ratios = append(res.Ratios, newRatio("sluice-avro/franz-go records/s", gov.RecordsPerSec, raw.RecordsPerSec, targetPublishAvro))
+			gov, err := publishViaSluice(ctx, o, sl, d, govTopic, value, roundName("sluice-avro", round, o.rounds), pr, sluiceMeter)
+			if err != nil {
+				return nil, err
+			}
+			res.Runs = append(res.Runs, plain, gov)
+			govPerRound = append(govPerRound, safeRatio(gov.RecordsPerSec, plain.RecordsPerSec))
+			if gov.Errors > 0 && gov.Records == 0 {
+				return res, fmt.Errorf("every governed publish failed: %s", gov.FirstError)
+			}
+			if o.baseline {
+				raw, err := publishRaw(ctx, o, e.brokers, rawTopic, value, roundName("franz-go", round, o.rounds), pr, meterFor("sluice", 0))
+				if err != nil {
+					return nil, err
+				}
+				res.Runs = append(res.Runs, raw)
+				rawPerRound = append(rawPerRound, safeRatio(gov.RecordsPerSec, raw.RecordsPerSec))
+			}
 		}
-		if gov.Errors > 0 && gov.Records == 0 {
-			return res, fmt.Errorf("every governed publish failed: %s", gov.FirstError)
+		res.Ratios = append(res.Ratios, medianRatio("sluice-avro/sluice-plain records/s (cost of governance)", govPerRound, 0))
+		if o.baseline {
+			res.Ratios = append(res.Ratios, medianRatio("sluice-avro/franz-go records/s", rawPerRound, targetPublishAvro))
 		}
 	case "fanout":
 		topic := topicName("fanout")
@@ -166,6 +183,41 @@ func runScenario(ctx context.Context, o options, log io.Writer) (*result, error)
 		res.Connections = c
 	}
 	return res, nil
+}
+
+// roundName names a phase of round round of rounds ("sluice", "sluice#2").
+func roundName(name string, round, rounds int) string {
+	if rounds == 1 {
+		return name
+	}
+	return fmt.Sprintf("%s#%d", name, round)
+}
+
+// alternate runs Sluice's phase and, with baseline, the baseline's, in
+// turns: Sluice first in odd rounds, the baseline first in even ones, so a
+// machine that speeds up or slows down during a run favours neither. The
+// result lists Sluice's run first.
+func alternate(round int, baseline bool, sluice, base func() (runResult, error)) ([]runResult, error) {
+	if !baseline {
+		r, err := sluice()
+		return []runResult{r}, err
+	}
+	first, second := sluice, base
+	if round%2 == 0 {
+		first, second = base, sluice
+	}
+	a, err := first()
+	if err != nil {
+		return nil, err
+	}
+	b, err := second()
+	if err != nil {
+		return nil, err
+	}
+	if round%2 == 0 {
+		a, b = b, a
+	}
+	return []runResult{a, b}, nil
 }
 
 func createTopics(ctx context.Context, brokers string, partitions int, names ...string) error {
