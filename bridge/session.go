@@ -100,7 +100,7 @@ type session struct {
 
 	frame         *inFrame  // the message being handled (op handlers retain it for records that point into it)
 	readAt        time.Time // when that message was read: a publish's receive time and its record's timestamp
-	deadlineSetAt time.Time     // when the read loop last pushed its deadline
+	deadlineSetAt time.Time // when the read loop last pushed its deadline
 
 	// pc is the connection gorilla reads through when the server polls
 	// sockets (plain TCP on Linux); nil otherwise. pollID is its ID in the
