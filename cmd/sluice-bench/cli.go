@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/sluicehq/sluice/bridge"
 	"io"
 	"net"
 	"net/url"
@@ -88,7 +89,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.sluiceBin, "sluice-bin", "", "sluice binary to start; empty builds ./cmd/sluice")
 	fs.IntVar(&o.sourceAddrs, "source-addrs", 8, fmt.Sprintf("at least this many client source addresses 127.0.0.2… used round-robin, so sockets can exceed one address's ephemeral ports; raised to keep each under %d sockets (Sluice's default max_connections_per_ip is 1000)", socketsPerSource))
 	fs.IntVar(&o.dialConcurrency, "dial-concurrency", 64, "WebSocket handshakes in flight at once")
-	fs.DurationVar(&o.linger, "linger", 0, "producer linger of Sluice (kafka.linger) and of the raw franz-go producer")
+	fs.DurationVar(&o.linger, "linger", bridge.DefaultLinger, "producer linger of Sluice (kafka.linger) and of the raw franz-go producer; 0 for none")
 	fs.IntVar(&o.sendQueue, "send-queue", 1024, "frames queued per socket before it is a slow consumer (Sluice send_queue_length and the bare server)")
 	fs.BoolVar(&o.baseline, "baseline", true, "run the comparison baseline (raw franz-go, bare broadcast server)")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the result as JSON on stdout (the table goes to stderr)")

@@ -48,6 +48,7 @@ type env struct {
 	bin     string // sluice binary, when the bench starts Sluice
 	log     io.Writer
 	noFile  uint64 // RLIMIT_NOFILE after raising it
+	topics  []string // created by the bench; deleted on close from a broker it did not start
 }
 
 // newEnv raises the file limit, starts the broker when none is given and
@@ -83,6 +84,12 @@ func newEnv(ctx context.Context, o options, log io.Writer) (*env, error) {
 func (e *env) close() {
 	if e.broker != nil {
 		e.broker.Close()
+	} else if len(e.topics) > 0 {
+		// A broker given with --brokers keeps running: leave no topics
+		// behind (a publish run writes gigabytes).
+		if err := deleteTopics(e.brokers, e.topics); err != nil {
+			fmt.Fprintf(e.log, "note: deleting the bench's topics: %v\n", err)
+		}
 	}
 	if e.tmp != "" {
 		_ = os.RemoveAll(e.tmp)
@@ -147,6 +154,33 @@ func moduleRoot() (string, error) {
 }
 
 // createTopic creates topic and waits until every partition has a leader.
+// createTopics creates fresh topics and remembers them for close.
+func (e *env) createTopics(ctx context.Context, partitions int, names ...string) error {
+	for _, n := range names {
+		if err := createTopic(ctx, e.brokers, n, partitions); err != nil {
+			return err
+		}
+		e.topics = append(e.topics, n)
+	}
+	return nil
+}
+
+// deleteTopics deletes topics, waiting at most topicTimeout.
+func deleteTopics(brokers string, topics []string) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), topicTimeout)
+	defer cancel()
+	resps, err := kadm.NewClient(cl).DeleteTopics(ctx, topics...)
+	if err != nil {
+		return err
+	}
+	return resps.Error()
+}
+
 func createTopic(ctx context.Context, brokers, topic string, partitions int) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...))
 	if err != nil {
@@ -200,12 +234,16 @@ type sluiceProc struct {
 // sluiceConfig is the configuration of a Sluice the bench starts; extra is
 // appended YAML (the registry of the schema scenario).
 func sluiceConfig(o options, extra string) string {
+	linger := o.linger.String()
+	if o.linger == 0 {
+		linger = "-1ns" // Sluice's zero means its default; negative means none
+	}
 	return fmt.Sprintf(`auth: {mode: none}
 log: {format: json, level: warn}
 send_queue_length: %d
 kafka:
   linger: %s
-%s`, o.sendQueue, o.linger, extra)
+%s`, o.sendQueue, linger, extra)
 }
 
 // sluice returns the Sluice to measure: --sluice-url, or a process started

@@ -85,7 +85,7 @@ func runScenario(ctx context.Context, o options, log io.Writer) (*result, error)
 		var perRound []float64
 		for round := 1; round <= o.rounds; round++ {
 			topic, rawTopic := topicName("publish"), topicName("publish-raw")
-			if err := createTopics(ctx, e.brokers, o.partitions, topic, rawTopic); err != nil {
+			if err := e.createTopics(ctx, o.partitions, topic, rawTopic); err != nil {
 				return nil, err
 			}
 			viaSluice := func() (runResult, error) {
@@ -108,13 +108,13 @@ func runScenario(ctx context.Context, o options, log io.Writer) (*result, error)
 		}
 	case "schema":
 		value := orderValue(o.size)
-		if err := createTopics(ctx, e.brokers, o.partitions, govTopic); err != nil {
+		if err := e.createTopics(ctx, o.partitions, govTopic); err != nil {
 			return nil, err
 		}
 		var govPerRound, rawPerRound []float64
 		for round := 1; round <= o.rounds; round++ {
 			plainTopic, rawTopic := topicName("plain"), topicName("avro-raw")
-			if err := createTopics(ctx, e.brokers, o.partitions, plainTopic, rawTopic); err != nil {
+			if err := e.createTopics(ctx, o.partitions, plainTopic, rawTopic); err != nil {
 				return nil, err
 			}
 			plain, err := publishViaSluice(ctx, o, sl, d, plainTopic, value, roundName("sluice-plain", round, o.rounds), pr, sluiceMeter)
@@ -145,7 +145,7 @@ func runScenario(ctx context.Context, o options, log io.Writer) (*result, error)
 		}
 	case "fanout":
 		topic := topicName("fanout")
-		if err := createTopics(ctx, e.brokers, 1, topic); err != nil {
+		if err := e.createTopics(ctx, 1, topic); err != nil {
 			return nil, err
 		}
 		r, err := fanoutPhase(ctx, o, sl.wsURL(), d, e.brokers, topic, "sluice", pr, sluiceMeter)
@@ -173,7 +173,7 @@ func runScenario(ctx context.Context, o options, log io.Writer) (*result, error)
 		}
 	case "connections":
 		topic := topicName("conns")
-		if err := createTopics(ctx, e.brokers, 1, topic); err != nil {
+		if err := e.createTopics(ctx, 1, topic); err != nil {
 			return nil, err
 		}
 		c, err := connectionsScenario(ctx, o, sl, d, topic, pr)
@@ -218,15 +218,6 @@ func alternate(round int, baseline bool, sluice, base func() (runResult, error))
 		a, b = b, a
 	}
 	return []runResult{a, b}, nil
-}
-
-func createTopics(ctx context.Context, brokers string, partitions int, names ...string) error {
-	for _, n := range names {
-		if err := createTopic(ctx, brokers, n, partitions); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // childNoFile reads "Max open files" of pid from /proc/<pid>/limits.
