@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -110,6 +111,25 @@ func BenchmarkPassthrough(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := g.EncodeValue(ctx, "logs", in, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEncodeAvroOrder1KiB is the record sluice-bench's schema
+// scenario publishes: an order whose note pads the JSON to 1 KiB.
+func BenchmarkEncodeAvroOrder1KiB(b *testing.B) {
+	g := benchGovernor(b)
+	ctx := context.Background()
+	const head = `{"id":"o-1","amount":12.5,"created_at":1732000000000,"quantity":2,"customer":{"name":"Ann"},"note":"`
+	in := []byte(head + strings.Repeat("x", 1024-len(head)-2) + `"}`)
+	if _, err := g.EncodeValue(ctx, "orders", in, true); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		if _, err := g.EncodeValue(ctx, "orders", in, true); err != nil {
 			b.Fatal(err)
 		}
 	}

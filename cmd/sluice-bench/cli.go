@@ -60,6 +60,7 @@ type options struct {
 	sluiceURL       string
 	sluicePID       int
 	kafkaPID        int
+	sluicePprof     string
 	sluiceBin       string
 	sourceAddrs     int
 	dialConcurrency int
@@ -86,6 +87,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.sluiceURL, "sluice-url", "", "base URL of a running Sluice (http://127.0.0.1:8080); empty starts one")
 	fs.IntVar(&o.sluicePID, "sluice-pid", 0, "with --sluice-url: its process id, for RSS and CPU figures")
 	fs.IntVar(&o.kafkaPID, "kafka-pid", 0, "with --brokers: the broker's process id, for its CPU figure")
+	fs.StringVar(&o.sluicePprof, "sluice-pprof", "", "loopback address on which a Sluice the bench starts serves /debug/pprof (pprof_listen), to profile it during a run")
 	fs.StringVar(&o.sluiceBin, "sluice-bin", "", "sluice binary to start; empty builds ./cmd/sluice")
 	fs.IntVar(&o.sourceAddrs, "source-addrs", 8, fmt.Sprintf("at least this many client source addresses 127.0.0.2… used round-robin, so sockets can exceed one address's ephemeral ports; raised to keep each under %d sockets (Sluice's default max_connections_per_ip is 1000)", socketsPerSource))
 	fs.IntVar(&o.dialConcurrency, "dial-concurrency", 64, "WebSocket handshakes in flight at once")

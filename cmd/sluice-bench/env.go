@@ -238,6 +238,9 @@ func sluiceConfig(o options, extra string) string {
 	if o.linger == 0 {
 		linger = "-1ns" // Sluice's zero means its default; negative means none
 	}
+	if o.sluicePprof != "" {
+		extra = fmt.Sprintf("pprof_listen: %q\n", o.sluicePprof) + extra
+	}
 	return fmt.Sprintf(`auth: {mode: none}
 log: {format: json, level: warn}
 send_queue_length: %d
