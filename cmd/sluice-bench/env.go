@@ -47,7 +47,7 @@ type env struct {
 	tmp     string
 	bin     string // sluice binary, when the bench starts Sluice
 	log     io.Writer
-	noFile  uint64 // RLIMIT_NOFILE after raising it
+	noFile  uint64   // RLIMIT_NOFILE after raising it
 	topics  []string // created by the bench; deleted on close from a broker it did not start
 }
 
