@@ -3,6 +3,7 @@ package bridge
 import (
 	"bytes"
 	"encoding/base64"
+	"github.com/sluicehq/sluice/internal/jsontext"
 	"strconv"
 	"unicode/utf8"
 
@@ -104,7 +105,7 @@ type renderedValue struct {
 func encodeMessage(rec *kgo.Record, v renderedValue) []byte {
 	b := newFrameBuilder(96 + len(rec.Topic) + len(rec.Key) + len(v.json) + len(v.raw)*4/3)
 	buf := append(b.buf, `{"op":"message","topic":`...)
-	buf = appendJSONString(buf, rec.Topic)
+	buf = jsontext.AppendString(buf, rec.Topic)
 	buf = append(buf, `,"partition":`...)
 	buf = strconv.AppendInt(buf, int64(rec.Partition), 10)
 	buf = append(buf, `,"offset":`...)
@@ -114,7 +115,7 @@ func encodeMessage(rec *kgo.Record, v renderedValue) []byte {
 	if rec.Key != nil {
 		if utf8.Valid(rec.Key) {
 			buf = append(buf, `,"key":`...)
-			buf = appendJSONString(buf, string(rec.Key))
+			buf = jsontext.AppendString(buf, rec.Key)
 		} else {
 			buf = append(buf, `,"key_b64":"`...)
 			buf = base64.StdEncoding.AppendEncode(buf, rec.Key)
@@ -159,9 +160,9 @@ func appendHeaders(buf []byte, hs []kgo.RecordHeader) []byte {
 			buf = append(buf, ',')
 		}
 		first = false
-		buf = appendJSONString(buf, h.Key)
+		buf = jsontext.AppendString(buf, h.Key)
 		buf = append(buf, ':')
-		buf = appendJSONString(buf, string(h.Value))
+		buf = jsontext.AppendString(buf, h.Value)
 	}
 	buf = append(buf, '}')
 	if !binary {
@@ -177,64 +178,12 @@ func appendHeaders(buf []byte, hs []kgo.RecordHeader) []byte {
 			buf = append(buf, ',')
 		}
 		first = false
-		buf = appendJSONString(buf, string(bytes.ToValidUTF8([]byte(h.Key), []byte("\uFFFD"))))
+		buf = jsontext.AppendString(buf, string(bytes.ToValidUTF8([]byte(h.Key), []byte("\uFFFD"))))
 		buf = append(buf, ':', '"')
 		buf = base64.StdEncoding.AppendEncode(buf, h.Value)
 		buf = append(buf, '"')
 	}
 	return append(buf, '}')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. s must be valid UTF-8;
-// invalid bytes are replaced with U+FFFD.
-func appendJSONString(buf []byte, s string) []byte {
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			buf = append(buf, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				buf = append(buf, '\\', c)
-			case '\n':
-				buf = append(buf, '\\', 'n')
-			case '\r':
-				buf = append(buf, '\\', 'r')
-			case '\t':
-				buf = append(buf, '\\', 't')
-			default:
-				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, "\uFFFD"...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
 }
 
 // bytesReader avoids importing bytes.NewReader at every call site.

@@ -2,10 +2,10 @@ package bridge
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sluicehq/sluice/internal/jsontext"
 	"strconv"
 	"unicode/utf8"
 )
@@ -411,40 +411,6 @@ var plainStringByte = func() (t [256]bool) {
 	return t
 }()
 
-// plainWord reports whether all eight bytes of v are plain string bytes:
-// none is below 0x20, '"', '\\' or non-ASCII (the SWAR tests of "Bit
-// Twiddling Hacks": a byte is zero, or less than n).
-func plainWord(v uint64) bool { return specialBytes(v) == 0 }
-
-// specialBytes is non-zero when any of the eight bytes of v is not a plain
-// string byte; plainWord's test without the comparison, so that two words
-// can be tested at once.
-func specialBytes(v uint64) uint64 {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	q := v ^ (lo * '"')
-	bs := v ^ (lo * '\\')
-	return ((v-lo*0x20)&^v | (q-lo)&^q | (bs-lo)&^bs | v) & hi
-}
-
-// skipPlain returns the index of the first byte at or after i that may not
-// be a plain string byte, testing eight bytes at a time (a few plain bytes
-// before it may be left for the caller's byte loop). Locals instead of the
-// scanner's fields keep the loop in registers.
-func skipPlain(d []byte, i int) int {
-	for ; i+16 <= len(d); i += 16 {
-		w := d[i : i+16]
-		if specialBytes(binary.LittleEndian.Uint64(w))|specialBytes(binary.LittleEndian.Uint64(w[8:])) != 0 {
-			break
-		}
-	}
-	for ; i+8 <= len(d); i += 8 {
-		if specialBytes(binary.LittleEndian.Uint64(d[i:i+8])) != 0 {
-			break
-		}
-	}
-	return i
-}
-
 func (p *jsonScanner) skipString() error {
 	if !p.eat('"') {
 		return p.fail("expected a string")
@@ -452,7 +418,7 @@ func (p *jsonScanner) skipString() error {
 	for p.i < len(p.data) {
 		// Runs of plain ASCII are the common case: skip them sixteen and
 		// eight bytes at a time, then byte by byte.
-		p.i = skipPlain(p.data, p.i)
+		p.i = jsontext.SkipPlain(p.data, p.i)
 		for p.i < len(p.data) && plainStringByte[p.data[p.i]] {
 			p.i++
 		}

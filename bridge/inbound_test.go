@@ -1,9 +1,7 @@
 package bridge
 
 import (
-	"encoding/binary"
 	"encoding/json"
-	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -157,40 +155,6 @@ func BenchmarkParseInbound(b *testing.B) {
 		if err := parseInbound(data, &in); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-// TestPlainWordMatchesByteTable checks the eight-bytes-at-a-time test
-// against the byte table, on every byte value in every lane and on random
-// words.
-func TestPlainWordMatchesByteTable(t *testing.T) {
-	check := func(w [8]byte) {
-		want := true
-		for _, c := range w {
-			want = want && plainStringByte[c]
-		}
-		if got := plainWord(binary.LittleEndian.Uint64(w[:])); got != want {
-			t.Fatalf("plainWord(%q) = %v, want %v", w[:], got, want)
-		}
-	}
-	base := [8]byte{'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'}
-	for lane := range 8 {
-		for c := range 256 {
-			w := base
-			w[lane] = byte(c)
-			check(w)
-		}
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for range 200000 {
-		var w [8]byte
-		binary.LittleEndian.PutUint64(w[:], rng.Uint64())
-		check(w)
-		for i := range w { // mostly plain words with one odd byte
-			w[i] = byte(0x20 + rng.IntN(0x60))
-		}
-		w[rng.IntN(8)] = byte(rng.IntN(256))
-		check(w)
 	}
 }
 

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"encoding/json"
+	"github.com/sluicehq/sluice/internal/jsontext"
 	"strconv"
 )
 
@@ -55,10 +56,10 @@ func publishedPrefix(id, topic string) frameBuilder {
 	buf := append(b.buf, `{"op":"published"`...)
 	if id != "" {
 		buf = append(buf, `,"id":`...)
-		buf = appendJSONString(buf, id)
+		buf = jsontext.AppendString(buf, id)
 	}
 	buf = append(buf, `,"topic":`...)
-	b.buf = appendJSONString(buf, topic)
+	b.buf = jsontext.AppendString(buf, topic)
 	return b
 }
 

@@ -5,10 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/sluicehq/sluice/internal/jsontext"
 	"math"
 	"math/big"
 	"strconv"
-	"unicode/utf8"
 )
 
 // maxZeroSizeItems bounds the items of one array or map whose item type has
@@ -167,7 +167,7 @@ func (d *adecoder) decode(n *anode, depth int) error {
 		if err != nil {
 			return err
 		}
-		d.out = appendJSONString(d.out, b)
+		d.out = jsontext.AppendString(d.out, b)
 	case aBytes, aFixed:
 		var b []byte
 		var err error
@@ -247,7 +247,7 @@ func (d *adecoder) container(n *anode, depth int) error {
 				if err != nil {
 					return err
 				}
-				d.out = appendJSONString(d.out, k)
+				d.out = jsontext.AppendString(d.out, k)
 				d.out = append(d.out, ':')
 			}
 			if err := d.decode(n.items, depth+1); err != nil {
@@ -315,55 +315,4 @@ func appendJSONFloat(out []byte, f float64, bits int) []byte {
 		}
 	}
 	return out
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString writes s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendJSONString(out, s []byte) []byte {
-	out = append(out, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			out = append(out, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				out = append(out, '\\', c)
-			case '\n':
-				out = append(out, '\\', 'n')
-			case '\r':
-				out = append(out, '\\', 'r')
-			case '\t':
-				out = append(out, '\\', 't')
-			default:
-				out = append(out, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			out = append(out, s[start:i]...)
-			out = append(out, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			out = append(out, s[start:i]...)
-			out = append(out, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	out = append(out, s[start:]...)
-	return append(out, '"')
 }

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"github.com/sluicehq/sluice/internal/jsontext"
 	"strings"
 
 	"github.com/hamba/avro/v2"
@@ -163,7 +164,7 @@ func (c *avroCompiler) node(s avro.Schema, depth int) (*anode, error) {
 				return nil, fmt.Errorf("field %s: %w", f.Name(), err)
 			}
 			af := afield{name: f.Name(), node: fn, nullable: fn.kind == aUnion && fn.nullIdx >= 0,
-				keyJSON: append(appendJSONString(nil, []byte(f.Name())), ':')}
+				keyJSON: append(jsontext.AppendString(nil, f.Name()), ':')}
 			if f.HasDefault() {
 				b, err := encodeDefault(c.api, f)
 				if err != nil {
@@ -184,7 +185,7 @@ func (c *avroCompiler) node(s avro.Schema, depth int) (*anode, error) {
 			symbolIndex: make(map[string]int, len(s.Symbols())), minSize: 1}
 		for i, sym := range s.Symbols() {
 			n.symbolIndex[sym] = i
-			n.symbolJSON = append(n.symbolJSON, appendJSONString(nil, []byte(sym)))
+			n.symbolJSON = append(n.symbolJSON, jsontext.AppendString(nil, sym))
 		}
 		c.named[s.FullName()] = n
 		return n, nil

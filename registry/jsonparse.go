@@ -1,9 +1,9 @@
 package registry
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/sluicehq/sluice/internal/jsontext"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -199,7 +199,7 @@ func (p *jparser) str() (string, error) {
 	start := p.pos
 	high := false
 	for i := start; i < len(d); i++ {
-		i = skipPlainASCII(d, i) // long runs of plain text, eight bytes at a time
+		i = jsontext.SkipPlain(d, i) // long runs of plain text, eight bytes at a time
 		if i >= len(d) {
 			break
 		}
@@ -222,34 +222,6 @@ func (p *jparser) str() (string, error) {
 	}
 	p.pos = len(d)
 	return "", p.errf("unterminated string")
-}
-
-// specialBytes is non-zero when any of the eight bytes of v is not plain
-// string text: below 0x20, '"', '\\' or non-ASCII (the SWAR tests of "Bit
-// Twiddling Hacks": a byte is zero, or less than n).
-func specialBytes(v uint64) uint64 {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	q := v ^ (lo * '"')
-	bs := v ^ (lo * '\\')
-	return ((v-lo*0x20)&^v | (q-lo)&^q | (bs-lo)&^bs | v) & hi
-}
-
-// skipPlainASCII returns the index of the first byte at or after i that
-// may not be plain ASCII string text, testing sixteen and then eight bytes
-// at a time; the caller's byte loop handles what is left.
-func skipPlainASCII(d []byte, i int) int {
-	for ; i+16 <= len(d); i += 16 {
-		w := d[i : i+16]
-		if specialBytes(binary.LittleEndian.Uint64(w))|specialBytes(binary.LittleEndian.Uint64(w[8:])) != 0 {
-			break
-		}
-	}
-	for ; i+8 <= len(d); i += 8 {
-		if specialBytes(binary.LittleEndian.Uint64(d[i:i+8])) != 0 {
-			break
-		}
-	}
-	return i
 }
 
 // strSlow handles strings with escapes; it copies.
