@@ -11,6 +11,7 @@ UNIT_DIRS := bridge topics registry auth
 ## integration against a real Kafka broker) with the race detector.
 test: test-deps vet
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -run 'AllocationBudget' ./bridge/ ./registry/
 
 ## test-deps: install kcat, Chromium, Java and Maven when missing and warm the
 ## Kafka broker classpath.

@@ -23,6 +23,24 @@ func benchSessions(n int, ts *topicState) []*session {
 	return sessions
 }
 
+// warmQueues delivers fanoutDrainEvery records and drains, so every queue
+// has grown to the capacity the measured loop needs: what is measured is
+// the steady state, not each queue's first growth. It returns the next
+// offset.
+func warmQueues(ts *topicState, sessions []*session, rec *kgo.Record, recs []*kgo.Record, render func(*kgo.Record) []byte, m *metrics) int64 {
+	var i int64
+	for ; i < fanoutDrainEvery; i++ {
+		rec.Offset = i
+		ts.deliver(0, recs, render, m)
+	}
+	drain(sessions)
+	return i
+}
+
+// fanoutDrainEvery is how many records the fan-out benchmark queues before
+// it drains the queues.
+const fanoutDrainEvery = 32
+
 func drain(sessions []*session) {
 	for _, s := range sessions {
 		s.queue = s.queue[:0]
@@ -41,13 +59,13 @@ func BenchmarkFanout(b *testing.B) {
 			rec := &kgo.Record{Topic: "orders", Key: []byte("o-1"), Value: []byte(`{"id":"o-1","amount":12.5,"tags":["a","b"]}`), Timestamp: time.Now()}
 			recs := []*kgo.Record{rec}
 			render := func(r *kgo.Record) []byte { return encodeMessage(r, renderedValue{json: r.Value}) }
+			i := warmQueues(ts, sessions, rec, recs, render, m)
 			b.ReportAllocs()
-			i := int64(0)
 			for b.Loop() {
 				rec.Offset = i
 				i++
 				ts.deliver(0, recs, render, m)
-				if i%32 == 0 {
+				if i%fanoutDrainEvery == 0 {
 					b.StopTimer()
 					drain(sessions)
 					b.StartTimer()
@@ -82,5 +100,33 @@ func BenchmarkParseFrame(b *testing.B) {
 		if err := json.Unmarshal(data, &in); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestFanoutAllocationBudget holds the fan-out to its allocation budget:
+// what a record costs (its one shared frame) does not grow with the
+// number of subscribers, so nothing is allocated per delivery.
+func TestFanoutAllocationBudget(t *testing.T) {
+	const maxPerRecord = 1 // the frame, rendered into one allocation
+	perRecord := func(n int) float64 {
+		m, _ := newMetrics(nil, nil)
+		ts := &topicState{name: "orders", subs: map[*subscription]struct{}{}, next: map[int32]int64{0: 0}, counters: m.countersFor("orders")}
+		sessions := benchSessions(n, ts)
+		rec := &kgo.Record{Topic: "orders", Key: []byte("o-1"), Value: []byte(`{"id":"o-1"}`), Timestamp: time.Now()}
+		recs := []*kgo.Record{rec}
+		render := func(r *kgo.Record) []byte { return encodeMessage(r, renderedValue{json: r.Value}) }
+		i := warmQueues(ts, sessions, rec, recs, render, m)
+		return testing.AllocsPerRun(200, func() {
+			rec.Offset = i
+			i++
+			ts.deliver(0, recs, render, m)
+			if i%fanoutDrainEvery == 0 {
+				drain(sessions)
+			}
+		})
+	}
+	one, many := perRecord(1), perRecord(500)
+	if many > one || many > maxPerRecord {
+		t.Fatalf("allocations per record: %.1f to 1 subscriber, %.1f to 500 (budget %d, none per delivery)", one, many, maxPerRecord)
 	}
 }

@@ -100,10 +100,26 @@ type renderedValue struct {
 	null bool
 }
 
+// messageEnvelope is what a message frame holds besides its strings and
+// value, at its longest: the field names, the numbers at their widest,
+// quotes, and a schema ID.
+const messageEnvelope = len(`{"op":"message","topic":"","partition":-2147483648,"offset":-9223372036854775808,"timestamp":-9223372036854775808,"key_b64":"","value_b64":"","schema_id":-9223372036854775808,"headers":{},"headers_b64":{}}`)
+
+// messageFrameSize is the room a message frame may need, so that it is
+// rendered into one allocation: strings may double when escaped (a rare
+// worst case is left to append), base64 grows by a third.
+func messageFrameSize(rec *kgo.Record, v renderedValue) int {
+	n := messageEnvelope + len(rec.Topic) + len(rec.Key)*4/3 + 4 + len(v.json) + len(v.raw)*4/3 + 4
+	for _, h := range rec.Headers {
+		n += 8 + len(h.Key) + len(h.Value)*4/3 + 4
+	}
+	return n
+}
+
 // encodeMessage renders a record into a complete message frame once; the
 // result is shared read-only by every subscriber.
 func encodeMessage(rec *kgo.Record, v renderedValue) []byte {
-	b := newFrameBuilder(96 + len(rec.Topic) + len(rec.Key) + len(v.json) + len(v.raw)*4/3)
+	b := newFrameBuilder(messageFrameSize(rec, v))
 	buf := append(b.buf, `{"op":"message","topic":`...)
 	buf = jsontext.AppendString(buf, rec.Topic)
 	buf = append(buf, `,"partition":`...)

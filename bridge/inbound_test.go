@@ -171,3 +171,20 @@ func BenchmarkParsePublish1KiB(b *testing.B) {
 		}
 	}
 }
+
+// TestParsePublishAllocationBudget holds parsing a publish frame to its
+// budget: the id and topic strings; the value stays a sub-slice of the
+// frame and the parsed frame lives on the stack.
+func TestParsePublishAllocationBudget(t *testing.T) {
+	const budget = 2
+	data := []byte(`{"op":"publish","id":"42","topic":"orders","value":{"pad":"` + strings.Repeat("x", 1000) + `"}}`)
+	n := testing.AllocsPerRun(200, func() {
+		var in inbound
+		if err := parseInbound(data, &in); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n > budget {
+		t.Fatalf("parsing a publish allocates %.1f times, budget %d", n, budget)
+	}
+}

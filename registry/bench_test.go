@@ -134,3 +134,28 @@ func BenchmarkEncodeAvroOrder1KiB(b *testing.B) {
 		}
 	}
 }
+
+// TestEncodeAllocationBudget holds validate+encode to its budget: one
+// allocation, the framed record it returns.
+func TestEncodeAllocationBudget(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts under -race are not the program's; make test runs this without -race")
+	}
+	text, err := os.ReadFile("../compose/schemas/orders-value.avsc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := New(Config{Subjects: map[string]InlineSchema{"orders-value": {Type: FormatAvro, Schema: string(text)}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	ctx := context.Background()
+	in := []byte(orderJSON)
+	if _, err := g.EncodeValue(ctx, "orders", in, true); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(200, func() { _, _ = g.EncodeValue(ctx, "orders", in, true) }); n > 1 {
+		t.Fatalf("Avro validate+encode allocates %.1f times, budget 1", n)
+	}
+}
