@@ -161,7 +161,7 @@ func BenchmarkParseInbound(b *testing.B) {
 // BenchmarkParsePublish1KiB parses the publish frame sluice-bench sends: a
 // 1 KiB JSON value, mostly one long string.
 func BenchmarkParsePublish1KiB(b *testing.B) {
-	data := []byte(`{"op":"publish","id":"1764450000123456789","topic":"sluice-bench-publish","value":{"pad":"` + strings.Repeat("x", 1014) + `"}}`)
+	data := publishFrame1KiB()
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -172,12 +172,17 @@ func BenchmarkParsePublish1KiB(b *testing.B) {
 	}
 }
 
+// publishFrame1KiB is the publish frame sluice-bench sends.
+func publishFrame1KiB() []byte {
+	return []byte(`{"op":"publish","id":"1764450000123456789","topic":"sluice-bench-publish","value":{"pad":"` + strings.Repeat("x", 1014) + `"}}`)
+}
+
 // TestParsePublishAllocationBudget holds parsing a publish frame to its
 // budget: the id and topic strings; the value stays a sub-slice of the
 // frame and the parsed frame lives on the stack.
 func TestParsePublishAllocationBudget(t *testing.T) {
 	const budget = 2
-	data := []byte(`{"op":"publish","id":"42","topic":"orders","value":{"pad":"` + strings.Repeat("x", 1000) + `"}}`)
+	data := publishFrame1KiB()
 	n := testing.AllocsPerRun(200, func() {
 		var in inbound
 		if err := parseInbound(data, &in); err != nil {

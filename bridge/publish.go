@@ -94,8 +94,7 @@ func (s *session) handleRouteFrame(mt int, data []byte) {
 // and answers "published" only once Kafka acknowledged it. Nothing reaches
 // Kafka unless every check passed.
 func (s *session) produce(id, topic string, key, value []byte, isJSON bool, headers map[string]string) {
-	received := s.readAt
-	if s.publishLimit != nil && !s.publishLimit.AllowN(received, 1) {
+	if s.publishLimit != nil && !s.publishLimit.AllowN(s.readAt, 1) {
 		s.reply(id, s.rateLimited(topic))
 		return
 	}
@@ -108,7 +107,7 @@ func (s *session) produce(id, topic string, key, value []byte, isJSON bool, head
 		s.reply(id, oe)
 		return
 	}
-	p.id, p.received, p.rec.Timestamp = id, received, received
+	p.id = id
 	p.ack = publishedPrefix(id, topic)
 	if !s.acquireInflight(1) {
 		return
@@ -153,7 +152,9 @@ func (s *session) buildRecord(topic string, key, value []byte, isJSON bool, head
 			}
 		}
 	}
-	p := &pendingPublish{Context: s.srv.ctx, s: s, rec: kgo.Record{Topic: topic, Key: key, Value: value}}
+	// The message's read time is the publish's receive time and the
+	// record's timestamp (kgo would read the clock again).
+	p := &pendingPublish{Context: s.srv.ctx, s: s, received: s.readAt, rec: kgo.Record{Topic: topic, Key: key, Value: value, Timestamp: s.readAt}}
 	size := len(key) + len(value)
 	if len(headers) > 0 {
 		p.rec.Headers = make([]kgo.RecordHeader, 0, len(headers))

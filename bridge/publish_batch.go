@@ -72,7 +72,7 @@ func (s *session) publishBatch(id, topic string, records []inbound) {
 	}
 	b := &pendingBatch{s: s, id: id, topic: topic, received: received, results: make([]batchResult, len(recs)), left: len(recs)}
 	for i, p := range recs {
-		p.batch, p.index, p.rec.Timestamp = b, i, received
+		p.batch, p.index = b, i
 		s.submit(p)
 	}
 }

@@ -16,10 +16,6 @@ func specialBytes(v uint64) uint64 {
 	return ((v-lo*0x20)&^v | (q-lo)&^q | (bs-lo)&^bs | v) & hi
 }
 
-// PlainWord reports whether all eight bytes of v (read little-endian) are
-// plain string bytes: printable ASCII other than '"' and '\\'.
-func PlainWord(v uint64) bool { return specialBytes(v) == 0 }
-
 // SkipPlain returns the index of the first byte at or after i that may not
 // be a plain string byte, testing sixteen and then eight bytes at a time.
 // Up to seven plain bytes before that index may be left for the caller's
