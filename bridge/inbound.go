@@ -61,6 +61,10 @@ func (in *inbound) set(keyBytes []byte, raw []byte) error {
 	case "id":
 		in.ID, err = stringField(key, raw)
 	case "topic":
+		if in.knownTopic != "" && isPlainString(raw, in.knownTopic) {
+			in.Topic = in.knownTopic // the string already held, not a new one
+			break
+		}
 		in.Topic, err = stringField(key, raw)
 	case "on_gap":
 		in.OnGap, err = stringField(key, raw)
@@ -118,6 +122,13 @@ func opField(raw []byte) (string, error) {
 		}
 	}
 	return stringField("op", raw)
+}
+
+// isPlainString reports whether raw is the JSON string s written without
+// escapes, without allocating.
+func isPlainString(raw []byte, s string) bool {
+	return len(raw) == len(s)+2 && raw[0] == '"' && string(raw[1:len(raw)-1]) == s &&
+		bytes.IndexByte(raw[1:len(raw)-1], '\\') < 0
 }
 
 // stringField reads a JSON string (null reads as "").

@@ -178,18 +178,56 @@ func publishFrame1KiB() []byte {
 }
 
 // TestParsePublishAllocationBudget holds parsing a publish frame to its
-// budget: the id and topic strings; the value stays a sub-slice of the
-// frame and the parsed frame lives on the stack.
+// budget: the id and topic strings, and only the id when the topic is the
+// one the socket named last (the session passes it as knownTopic); the
+// value stays a sub-slice of the frame and the parsed frame lives on the
+// stack.
 func TestParsePublishAllocationBudget(t *testing.T) {
-	const budget = 2
 	data := publishFrame1KiB()
-	n := testing.AllocsPerRun(200, func() {
-		var in inbound
-		if err := parseInbound(data, &in); err != nil {
+	for _, tc := range []struct {
+		name, knownTopic string
+		budget           float64
+	}{
+		{"first publish", "", 2},
+		{"other topic than the last", "sluice-bench-other", 2},
+		{"same topic as the last", "sluice-bench-publish", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := testing.AllocsPerRun(200, func() {
+				in := inbound{knownTopic: tc.knownTopic}
+				if err := parseInbound(data, &in); err != nil {
+					t.Fatal(err)
+				}
+				if in.Topic != "sluice-bench-publish" {
+					t.Fatalf("topic %q", in.Topic)
+				}
+			})
+			if n > tc.budget {
+				t.Fatalf("parsing a publish allocates %.1f times, budget %g", n, tc.budget)
+			}
+		})
+	}
+}
+
+// TestKnownTopicOnlyForUnescapedEqualStrings checks that the parser takes
+// the known topic only for the same string written without escapes: an
+// escaped string whose raw bytes equal the known topic decodes to
+// something else.
+func TestKnownTopicOnlyForUnescapedEqualStrings(t *testing.T) {
+	for _, tc := range []struct {
+		frame, known, want string
+	}{
+		{`{"op":"publish","topic":"orders","value":1}`, "orders", "orders"},
+		{`{"op":"publish","topic":"orders","value":1}`, "order", "orders"},
+		{`{"op":"publish","topic":"a\nb","value":1}`, `a\nb`, "a\nb"},
+		{`{"op":"publish","topic":"a\u0041","value":1}`, `a\u0041`, "aA"},
+	} {
+		in := inbound{knownTopic: tc.known}
+		if err := parseInbound([]byte(tc.frame), &in); err != nil {
 			t.Fatal(err)
 		}
-	})
-	if n > budget {
-		t.Fatalf("parsing a publish allocates %.1f times, budget %d", n, budget)
+		if in.Topic != tc.want {
+			t.Errorf("%s with known topic %q: topic %q, want %q", tc.frame, tc.known, in.Topic, tc.want)
+		}
 	}
 }

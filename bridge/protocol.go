@@ -84,6 +84,10 @@ type inbound struct {
 	// Partition and Offset are the fields of an ack.
 	Partition *int32 `json:"partition,omitempty"`
 	Offset    *int64 `json:"offset,omitempty"`
+
+	// knownTopic is a topic the parser may expect (the socket's last): a
+	// "topic" equal to it is set to this string.
+	knownTopic string
 }
 
 // filterSpec is the optional record filter of a subscribe op.

@@ -108,7 +108,7 @@ func (s *session) produce(id, topic string, key, value []byte, isJSON bool, head
 		return
 	}
 	p.id = id
-	p.ack = publishedPrefix(id, topic)
+	p.ack = publishedPrefix(p.ackSpace[:], id, topic)
 	if !s.acquireInflight(1) {
 		return
 	}
@@ -130,7 +130,15 @@ type pendingPublish struct {
 	ack      frameBuilder  // the "published" frame up to the partition (single publishes)
 	batch    *pendingBatch // set for a record of a batch publish
 	index    int           // the record's index in its batch
+
+	// ackSpace holds ack when it fits (ids and topics of usual length),
+	// so the answer is not an allocation of its own.
+	ackSpace [ackSpaceBytes]byte
 }
+
+// ackSpaceBytes fits the "published" frame of an id and a topic of up to
+// about 30 bytes each (publishedPrefix reserves room for escapes).
+const ackSpaceBytes = 224
 
 // buildRecord validates and encodes one record through the schema catalog
 // and checks its size.
@@ -211,6 +219,11 @@ func (s *session) produced(p *pendingPublish, err error) {
 // when the session closes or ends first; the publish is then not written.
 func (s *session) acquireInflight(n int) bool {
 	for range n {
+		select { // a free slot, the usual case, without a full select
+		case s.inflight <- struct{}{}:
+			continue
+		default:
+		}
 		select {
 		case s.inflight <- struct{}{}:
 		case <-s.closing:

@@ -49,10 +49,16 @@ func replyFrame(v any) []byte {
 // publishedPrefix starts the ack of a publish when the publish is read:
 // the frame up to the partition, with room for the rest, which
 // finishPublished adds when Kafka answered. It is sent once per record, so
-// it is rendered by hand, not with encoding/json.
-func publishedPrefix(id, topic string) frameBuilder {
+// it is rendered by hand, not with encoding/json. It renders into space
+// (a buffer of the record's own, so the ack costs no allocation of its
+// own) when the whole frame fits there.
+func publishedPrefix(space []byte, id, topic string) frameBuilder {
 	const rest = len(`,"partition":-2147483648,"offset":-9223372036854775808}`)
-	b := newFrameBuilder(len(`{"op":"published","id":"","topic":""`) + 2*len(id) + 2*len(topic) + rest)
+	need := maxFrameHeader + len(`{"op":"published","id":"","topic":""`) + 2*len(id) + 2*len(topic) + rest
+	b := frameBuilder{buf: space[:maxFrameHeader]}
+	if cap(space) < need {
+		b = newFrameBuilder(need - maxFrameHeader)
+	}
 	buf := append(b.buf, `{"op":"published"`...)
 	if id != "" {
 		buf = append(buf, `,"id":`...)

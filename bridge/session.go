@@ -100,6 +100,7 @@ type session struct {
 
 	frame         *inFrame  // the message being handled (op handlers retain it for records that point into it)
 	readAt        time.Time // when that message was read: a publish's receive time and its record's timestamp
+	lastTopic     string    // the topic of the last op that named one: its next frame reuses the string
 	deadlineSetAt time.Time // when the read loop last pushed its deadline
 
 	// pc is the connection gorilla reads through when the server polls

@@ -221,7 +221,7 @@ func (s *session) handleFrame(mt int, data []byte) {
 		s.reply("", newOpError(CodeBadRequest, "binary frames are not part of the protocol: send JSON text frames"))
 		return
 	}
-	var in inbound
+	in := inbound{knownTopic: s.lastTopic}
 	if err := parseInbound(data, &in); err != nil {
 		s.reply("", newOpError(CodeBadRequest, "frame is not a JSON object: %v", err))
 		return
@@ -230,6 +230,9 @@ func (s *session) handleFrame(mt int, data []byte) {
 		s.srv.metrics.authFailures.WithLabelValues("missing").Inc()
 		s.close(CloseUnauthorized, "authenticate first: send {\"op\":\"auth\",\"token\":...}", reasonUnauthorized, true)
 		return
+	}
+	if in.Topic != "" {
+		s.lastTopic = in.Topic
 	}
 	switch in.Op {
 	case "subscribe":

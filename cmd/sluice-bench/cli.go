@@ -6,12 +6,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/sluicehq/sluice/bridge"
 	"io"
 	"net"
 	"net/url"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/bridge"
 )
 
 const usage = `sluice-bench measures Sluice against a real Kafka broker.
@@ -69,6 +72,7 @@ type options struct {
 	baseline        bool
 	jsonOut         bool
 	progress        bool
+	cpuProfile      string
 }
 
 func (o *options) register(fs *flag.FlagSet) {
@@ -96,6 +100,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.baseline, "baseline", true, "run the comparison baseline (raw franz-go, bare broadcast server)")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the result as JSON on stdout (the table goes to stderr)")
 	fs.BoolVar(&o.progress, "progress", true, "show a progress bar when stderr is a terminal")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the bench's own CPU profile (its clients, not Sluice: see --sluice-pprof) to this file")
 }
 
 // Bounds that keep every run finite.
@@ -244,6 +249,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sluice-bench: %v\n", err)
 		return 2
 	}
+	if o.cpuProfile != "" {
+		stop, err := startCPUProfile(o.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "sluice-bench: %v\n", err)
+			return 1
+		}
+		defer stop()
+	}
 	res, err := runScenario(ctx, o, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "sluice-bench: %v\n", err)
@@ -261,4 +274,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	res.writeTable(stdout)
 	return 0
+}
+
+// startCPUProfile profiles the bench process into path until the returned
+// func is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

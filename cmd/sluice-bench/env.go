@@ -382,14 +382,15 @@ func (p *sluiceProc) metrics(ctx context.Context, names ...string) (map[string]f
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
-		name, val, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
+		series, val, ok := strings.Cut(sc.Text(), " ")
+		if !ok || strings.HasPrefix(series, "#") {
 			continue
 		}
+		name, _, _ := strings.Cut(series, "{")
 		for _, n := range names {
 			if name == n {
 				if f, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
-					out[n] = f
+					out[n] += f // summed over the name's label values
 				}
 			}
 		}

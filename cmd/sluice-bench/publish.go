@@ -48,6 +48,11 @@ type counters struct {
 	answered atomic.Int64 // publishes answered, in or out of the window
 	closed   atomic.Int64
 	firstErr atomic.Pointer[string]
+	// batches and batchRecords count the produce batches written to Kafka
+	// in the window and their records (records per batch says how well
+	// the producer batched).
+	batches      atomic.Int64
+	batchRecords atomic.Int64
 }
 
 func (c *counters) fail(msg string) {
@@ -64,6 +69,9 @@ func (c *counters) result(name string, sockets int, clk phaseClock, lat *latency
 	}
 	r.RecordsPerSec = round3(float64(r.Records) / secs)
 	r.MBPerSec = round3(float64(c.bytes.Load()) / secs / 1e6)
+	if b := c.batches.Load(); b > 0 {
+		r.RecordsPerBatch = round3(float64(c.batchRecords.Load()) / float64(b))
+	}
 	if p := c.firstErr.Load(); p != nil {
 		r.FirstError = *p
 	}
@@ -105,6 +113,11 @@ func publishViaSluice(ctx context.Context, o options, sl *sluiceProc, d *dialer,
 	m := meter()
 	clk := newPhaseClock(o)
 	endBar := pr.phase(ctx, name, clk.total(), "acks", c.records.Load)
+	batchesDone := make(chan struct{})
+	go func() {
+		defer close(batchesDone)
+		countBatches(ctx, sl, clk, &c)
+	}()
 	for i, conn := range conns {
 		slots := make(chan struct{}, o.inflight)
 		readerDone := make(chan struct{})
@@ -188,6 +201,7 @@ func publishViaSluice(ctx context.Context, o options, sl *sluiceProc, d *dialer,
 	}
 	waitUntil(ctx, clk.to)
 	cores := m.cores()
+	<-batchesDone
 	// Let in-flight acks arrive, then close the sockets to end the readers.
 	drainUntil := time.Now().Add(drainTimeout)
 	for c.answered.Load() < c.sent.Load() && time.Now().Before(drainUntil) && ctx.Err() == nil {
@@ -253,6 +267,12 @@ func sentTime(msg []byte) (time.Time, bool) {
 // partitioner), writes value to topic from o.sockets goroutines that each
 // keep o.inflight records in flight.
 func publishRaw(ctx context.Context, o options, brokers, topic string, value []byte, name string, pr *progress, meter func() *cpuMeter) (runResult, error) {
+	var (
+		c   counters
+		lat = newLatency()
+		wg  sync.WaitGroup
+		clk phaseClock // set before the first record
+	)
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(strings.Split(brokers, ",")...),
 		kgo.ClientID("sluice-bench"),
@@ -262,18 +282,14 @@ func publishRaw(ctx context.Context, o options, brokers, topic string, value []b
 		kgo.ProducerLinger(o.linger),
 		kgo.ProducerBatchMaxBytes(sluiceBatchMaxBytes),
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
+		kgo.WithHooks(batchHook{clk: &clk, c: &c}),
 	)
 	if err != nil {
 		return runResult{}, err
 	}
 	defer cl.Close()
-	var (
-		c   counters
-		lat = newLatency()
-		wg  sync.WaitGroup
-	)
 	m := meter()
-	clk := newPhaseClock(o)
+	clk = newPhaseClock(o)
 	endBar := pr.phase(ctx, name, clk.total(), "acks", c.records.Load)
 	for i := range o.sockets {
 		wg.Add(1)
@@ -325,5 +341,43 @@ func waitUntil(ctx context.Context, t time.Time) {
 	select {
 	case <-timer.C:
 	case <-ctx.Done():
+	}
+}
+
+// Sluice's franz-go metrics of produce batches and their records.
+const (
+	metricProduceBatches = "sluice_kafka_produce_batches_total"
+	metricProduceRecords = "sluice_kafka_produce_records_total"
+)
+
+// countBatches adds to c the produce batches Sluice wrote to Kafka inside
+// clk's window and their records, from its /metrics at the window's edges.
+// A Sluice that cannot be scraped leaves them zero.
+func countBatches(ctx context.Context, sl *sluiceProc, clk phaseClock, c *counters) {
+	waitUntil(ctx, clk.from)
+	before, err := sl.metrics(ctx, metricProduceBatches, metricProduceRecords)
+	if err != nil {
+		return
+	}
+	waitUntil(ctx, clk.to)
+	after, err := sl.metrics(ctx, metricProduceBatches, metricProduceRecords)
+	if err != nil {
+		return
+	}
+	c.batches.Add(int64(after[metricProduceBatches] - before[metricProduceBatches]))
+	c.batchRecords.Add(int64(after[metricProduceRecords] - before[metricProduceRecords]))
+}
+
+// batchHook counts the raw producer's batches written inside the window.
+type batchHook struct {
+	clk *phaseClock
+	c   *counters
+}
+
+// OnProduceBatchWritten implements kgo.HookProduceBatchWritten.
+func (h batchHook) OnProduceBatchWritten(_ kgo.BrokerMetadata, _ string, _ int32, m kgo.ProduceBatchMetrics) {
+	if h.clk.in(time.Now()) {
+		h.c.batches.Add(1)
+		h.c.batchRecords.Add(int64(m.NumRecords))
 	}
 }

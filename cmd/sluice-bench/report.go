@@ -69,6 +69,9 @@ type runResult struct {
 	FirstError       string             `json:"first_error,omitempty"`
 	SocketsClosed    int64              `json:"sockets_closed"`
 	CPUCores         map[string]float64 `json:"cpu_cores,omitempty"`
+	// RecordsPerBatch is the mean records per produce batch written to
+	// Kafka in the window (publish, schema).
+	RecordsPerBatch float64 `json:"records_per_batch,omitempty"`
 }
 
 // ratio compares Sluice with a baseline; Target is the goal it should reach.
@@ -142,15 +145,19 @@ func (r *result) writeTable(w io.Writer) {
 		r.Scenario, r.Params.Sockets, r.Params.Size, r.Params.Duration, r.Params.Warmup, r.Machine.NProc, r.Machine.CPU, float64(r.Machine.MemBytes)/(1<<30))
 	if len(r.Runs) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "run\trecords/s\tMB/s\tdeliveries/s\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\terrors\tclosed\tCPU cores\t")
+		fmt.Fprintln(tw, "run\trecords/s\tMB/s\tdeliveries/s\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\terrors\tclosed\trec/batch\tCPU cores\t")
 		for _, run := range r.Runs {
 			deliv := "-"
 			if run.Deliveries > 0 || r.Scenario == "fanout" {
 				deliv = strconv.FormatFloat(run.DeliveriesPerSec, 'f', 0, 64)
 			}
-			fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t%d\t%s\t\n",
+			perBatch := "-"
+			if run.RecordsPerBatch > 0 {
+				perBatch = strconv.FormatFloat(run.RecordsPerBatch, 'f', 1, 64)
+			}
+			fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t%d\t%s\t%s\t\n",
 				run.Name, run.RecordsPerSec, run.MBPerSec, deliv, run.Latency.P50, run.Latency.P99, run.Latency.P999, run.Latency.Max,
-				run.Errors, run.SocketsClosed, formatCores(run.CPUCores))
+				run.Errors, run.SocketsClosed, perBatch, formatCores(run.CPUCores))
 		}
 		tw.Flush()
 	}

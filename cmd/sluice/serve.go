@@ -79,7 +79,7 @@ func serve(ctx context.Context, cfg Config, src source, stdout io.Writer) error 
 	// Fetch and produce metrics are labelled by broker only (kprom's default
 	// adds "topic", whose values are whatever topics clients name).
 	kafkaMetrics := kprom.NewMetrics("sluice", kprom.Registerer(reg), kprom.Subsystem("kafka"),
-		kprom.FetchAndProduceDetail(kprom.ByNode, kprom.UncompressedBytes))
+		kprom.FetchAndProduceDetail(kprom.ByNode, kprom.UncompressedBytes, kprom.Batches, kprom.Records))
 	// kprom registers its collectors when a client is created, so its hooks
 	// go on the shared client only, not on history readers or group members.
 	cfg.Bridge.Kafka.SharedOpts = append(cfg.Bridge.Kafka.SharedOpts, kgo.WithHooks(kafkaMetrics))
