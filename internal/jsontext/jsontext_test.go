@@ -123,3 +123,17 @@ func BenchmarkAppendString(b *testing.B) {
 		buf = AppendString(buf[:0], bs)
 	}
 }
+
+// BenchmarkSkipPlain1KiB skips the 1 KiB string of sluice-bench's publish
+// value, as a []byte (bridge) and as a string.
+func BenchmarkSkipPlain1KiB(b *testing.B) {
+	d := []byte(strings.Repeat("x", 1024) + `"`)
+	s := string(d)
+	b.SetBytes(2 * 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		if SkipPlain(d, 0) < 1017 || SkipPlain(s, 0) < 1017 {
+			b.Fatal("stopped early")
+		}
+	}
+}
