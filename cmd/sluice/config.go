@@ -26,6 +26,11 @@ type Config struct {
 	// Listen is the address of the WebSocket and HTTP endpoint.
 	// Default: "127.0.0.1:8080".
 	Listen string `yaml:"listen"`
+	// ListenReusePort opens Listen with SO_REUSEPORT, so several Sluice
+	// processes on one host share the address and the kernel spreads new
+	// connections across them (each process holds its own sockets, within
+	// its own file-descriptor limit). Default: false.
+	ListenReusePort bool `yaml:"listen_reuse_port"`
 	// DataDir holds the embedded development broker's log. Only used when
 	// kafka.brokers is empty. Default: "./data".
 	DataDir string `yaml:"data_dir"`

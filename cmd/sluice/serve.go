@@ -103,7 +103,7 @@ func serve(ctx context.Context, cfg Config, src source, stdout io.Writer) error 
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := listen(ctx, cfg.Listen, cfg.ListenReusePort)
 	if err != nil {
 		_ = srv.Shutdown(context.Background())
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)

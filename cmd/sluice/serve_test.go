@@ -43,6 +43,9 @@ type running struct {
 	addr  string
 	kafka string
 	logs  *syncBuffer
+	// stop cancels the serve (as SIGTERM does) and checks it exits 0;
+	// cleanup calls it too, so calling it first is allowed.
+	stop func()
 }
 
 func freePort(t *testing.T) string {
@@ -65,8 +68,14 @@ func startServe(t *testing.T, yaml string) *running {
 
 func startServeWith(t *testing.T, yaml string, isTLS bool) *running {
 	t.Helper()
+	return startServeOn(t, freePort(t), yaml, isTLS)
+}
+
+// startServeOn is startServeWith listening on addr.
+func startServeOn(t *testing.T, addr, yaml string, isTLS bool) *running {
+	t.Helper()
 	dir := t.TempDir()
-	addr, kafkaAddr := freePort(t), freePort(t)
+	kafkaAddr := freePort(t)
 	cfgPath := filepath.Join(dir, "sluice.yaml")
 	full := fmt.Sprintf("listen: %s\ndata_dir: %s\nembedded_kafka_listen: %s\n%s", addr, filepath.Join(dir, "data"), kafkaAddr, yaml)
 	if err := os.WriteFile(cfgPath, []byte(full), 0o600); err != nil {
@@ -76,7 +85,7 @@ func startServeWith(t *testing.T, yaml string, isTLS bool) *running {
 	logs := &syncBuffer{}
 	exit := make(chan int, 1)
 	go func() { exit <- run(ctx, []string{"serve", "--config", cfgPath}, logs, logs) }()
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		cancel()
 		select {
 		case code := <-exit:
@@ -87,6 +96,7 @@ func startServeWith(t *testing.T, yaml string, isTLS bool) *running {
 			t.Errorf("serve did not stop; logs:\n%s", logs)
 		}
 	})
+	t.Cleanup(stop)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if isTLS {
@@ -110,7 +120,7 @@ func startServeWith(t *testing.T, yaml string, isTLS bool) *running {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return &running{addr: addr, kafka: kafkaAddr, logs: logs}
+	return &running{addr: addr, kafka: kafkaAddr, logs: logs, stop: stop}
 }
 
 func dialWS(t *testing.T, url string, header http.Header) *websocket.Conn {
@@ -377,5 +387,61 @@ func TestZeroConfigValidatesWithComposeSchemas(t *testing.T) {
 	readOp(t, c, "published")
 	if !strings.Contains(logs.String(), "compose/schemas") {
 		t.Fatalf("the log does not say which schemas govern the embedded default:\n%s", logs)
+	}
+}
+
+// TestListenReusePort runs two Sluices on one address with
+// listen_reuse_port, on the Kafka of a third: both listen, and when the
+// first stops, the second alone answers on the address, sees what was
+// published through either and takes new publishes. Without the option a
+// Sluice cannot listen on the address.
+func TestListenReusePort(t *testing.T) {
+	kafka := startServe(t, "auth: {mode: none}\n").kafka // its embedded broker
+	addr := freePort(t)
+	cfg := fmt.Sprintf("listen_reuse_port: true\nauth: {mode: none}\nkafka: {brokers: [%q], auto_create_topics: true, auto_create_partitions: 1}\n", kafka)
+	first := startServeOn(t, addr, cfg, false)
+	startServeOn(t, addr, cfg, false)
+
+	publish := func(n int) {
+		t.Helper()
+		c := dialWS(t, "ws://"+addr+"/v1/ws", nil)
+		defer c.Close()
+		if err := c.WriteJSON(map[string]any{"op": "publish", "id": "p", "topic": "reuse.port", "value": map[string]any{"n": n}}); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var ack map[string]any
+		if err := c.ReadJSON(&ack); err != nil || ack["op"] != "published" {
+			t.Fatalf("publish %d answered %v, %v", n, ack, err)
+		}
+	}
+	for n := range 10 { // connections land on either Sluice
+		publish(n)
+	}
+	first.stop()
+	publish(10)
+	for range 5 { // every connection now reaches the second
+		c := dialWS(t, "ws://"+addr+"/v1/ws", nil)
+		if err := c.WriteJSON(map[string]any{"op": "subscribe", "id": "s", "topic": "reuse.port", "from": "earliest"}); err != nil {
+			t.Fatal(err)
+		}
+		for n := range 11 {
+			msg := readOp(t, c, "message")
+			if v, _ := msg["value"].(map[string]any); v["n"] != float64(n) {
+				t.Fatalf("record %d: got %v", n, msg)
+			}
+		}
+		c.Close()
+	}
+
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "sluice.yaml")
+	plain := fmt.Sprintf("listen: %s\nauth: {mode: none}\nkafka: {brokers: [%q]}\n", addr, kafka)
+	if err := os.WriteFile(cfgPath, []byte(plain), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	if code := run(context.Background(), []string{"serve", "--config", cfgPath}, &out, &out); code == 0 || !strings.Contains(out.String(), "address already in use") {
+		t.Fatalf("a Sluice without listen_reuse_port exited %d: %s", code, out.String())
 	}
 }
