@@ -73,6 +73,8 @@ type options struct {
 	jsonOut         bool
 	progress        bool
 	cpuProfile      string
+	sluiceProcs     int
+	dialProcs       int
 }
 
 func (o *options) register(fs *flag.FlagSet) {
@@ -100,6 +102,8 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.baseline, "baseline", true, "run the comparison baseline (raw franz-go, bare broadcast server)")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the result as JSON on stdout (the table goes to stderr)")
 	fs.BoolVar(&o.progress, "progress", true, "show a progress bar when stderr is a terminal")
+	fs.IntVar(&o.sluiceProcs, "sluice-procs", 0, "connections: Sluice processes sharing one address (listen_reuse_port); 0 is as many as RLIMIT_NOFILE needs for --sockets")
+	fs.IntVar(&o.dialProcs, "dial-procs", 0, "connections: client processes the sockets are opened from; 0 is as many as RLIMIT_NOFILE needs for --sockets")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the bench's own CPU profile (its clients, not Sluice: see --sluice-pprof) to this file")
 }
 
@@ -111,6 +115,8 @@ const (
 	// socketsPerSource bounds the sockets opened from one source address,
 	// below Sluice's default max_connections_per_ip (1000).
 	socketsPerSource = 900
+	// maxProcs bounds --sluice-procs and --dial-procs.
+	maxProcs = 64
 )
 
 // validate reports every problem with o and fills scenario defaults.
@@ -168,6 +174,15 @@ func (o *options) validate() error {
 	if o.sourceAddrs < 1 || o.sourceAddrs > 250 {
 		errs = append(errs, fmt.Errorf("--source-addrs %d: want 1 to 250", o.sourceAddrs))
 	}
+	if o.sluiceProcs < 0 || o.sluiceProcs > maxProcs || o.dialProcs < 0 || o.dialProcs > maxProcs {
+		errs = append(errs, fmt.Errorf("--sluice-procs %d, --dial-procs %d: want 0 to %d", o.sluiceProcs, o.dialProcs, maxProcs))
+	}
+	if (o.sluiceProcs > 1 || o.dialProcs > 1) && o.scenario != "connections" {
+		errs = append(errs, errors.New("--sluice-procs and --dial-procs above 1 are for the connections scenario"))
+	}
+	if o.sluiceProcs > 1 && o.sluiceURL != "" {
+		errs = append(errs, errors.New("--sluice-procs above 1 starts the Sluices itself: not with --sluice-url"))
+	}
 	if o.dialConcurrency < 1 || o.dialConcurrency > 4096 {
 		errs = append(errs, fmt.Errorf("--dial-concurrency %d: want 1 to 4096", o.dialConcurrency))
 	}
@@ -223,6 +238,9 @@ func requireLoopback(hostport string) error {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == broadcastCommand {
 		return broadcastServerCommand(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == dialerCommand {
+		return dialerCommandMain(ctx, args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == producerCommand {
 		return producerCommandMain(ctx, args[1:], stdout, stderr)

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
@@ -30,6 +33,11 @@ type connResult struct {
 	AcceptSeconds float64 `json:"accept_seconds"`
 	AcceptPerSec  float64 `json:"accepts_per_sec"`
 	SourceAddrs   int     `json:"source_addrs"`
+	// SluiceProcs Sluice processes shared the address (listen_reuse_port)
+	// and DialProcs processes opened the sockets: each process is held
+	// under RLIMIT_NOFILE. Figures are summed over the Sluice processes.
+	SluiceProcs int `json:"sluice_procs"`
+	DialProcs   int `json:"dial_procs"`
 
 	RSSBefore        int64   `json:"rss_before_bytes"`
 	RSSAfter         int64   `json:"rss_after_bytes"`
@@ -57,6 +65,9 @@ func (c *connResult) writeTable(w io.Writer) {
 	tw.Flush()
 	fmt.Fprintf(w, "%d of %d sockets accepted and subscribed in %.2fs (%.0f/s) from %d source addresses; %d failed; bench RSS %s\n",
 		c.Accepted, c.Requested, c.AcceptSeconds, c.AcceptPerSec, c.SourceAddrs, c.Failed, mib(c.BenchRSSAfter))
+	if c.SluiceProcs > 1 || c.DialProcs > 1 {
+		fmt.Fprintf(w, "held by %d Sluice processes sharing the address (listen_reuse_port), opened from %d client processes; figures summed\n", c.SluiceProcs, c.DialProcs)
+	}
 	verdict := "below target"
 	if c.RSSTargetMet {
 		verdict = "meets target"
@@ -71,57 +82,157 @@ func mib(b int64) string   { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) 
 func kib(b float64) string { return fmt.Sprintf("%.2f KiB", b/1024) }
 
 // connectionsScenario opens o.sockets idle sockets, each subscribed to one
-// topic, and reports what they cost Sluice.
-func connectionsScenario(ctx context.Context, o options, sl *sluiceProc, d *dialer, topic string, pr *progress) (*connResult, error) {
-	res := &connResult{Requested: o.sockets, SourceAddrs: o.sourceAddrs, RSSTarget: rssTargetPerConn}
-	before, err := sl.metrics(ctx, metricHeapInuse, metricGoroutines)
+// topic, and reports what they cost Sluice: procs are its processes (one,
+// or several sharing the address; figures are summed), and dialProcs the
+// processes the sockets are opened from (1: this one).
+func connectionsScenario(ctx context.Context, o options, procs []*sluiceProc, dialProcs int, d *dialer, topic string, pr *progress) (*connResult, error) {
+	res := &connResult{Requested: o.sockets, SourceAddrs: o.sourceAddrs, RSSTarget: rssTargetPerConn, SluiceProcs: len(procs), DialProcs: dialProcs}
+	before, err := sluiceFigures(ctx, procs)
 	if err != nil {
 		return nil, err
 	}
-	res.RSSBefore, _ = procRSS(sl.pid)
-	res.HeapBefore, res.GoroutinesBefore = int64(before[metricHeapInuse]), int64(before[metricGoroutines])
+	res.RSSBefore, res.HeapBefore, res.GoroutinesBefore = before.rss, before.heapInuse, before.goroutines
 
 	var accepted atomic.Int64
 	endBar := pr.phase(ctx, "connections", time.Duration(o.sockets)*time.Millisecond/2, "sockets", accepted.Load)
 	start := time.Now()
-	conns, failed, err := d.dialAll(ctx, sl.wsURL(), o.sockets, o.dialConcurrency,
-		func(_ int, c *websocket.Conn) error { return subscribeAndWait(c, topic) },
-		func() { accepted.Add(1) })
+	url := procs[0].wsURL()
+	var (
+		n         int
+		failed    int
+		firstErr  string
+		clientRSS int64
+	)
+	if dialProcs <= 1 {
+		conns, f, err := d.dialAll(ctx, url, o.sockets, o.dialConcurrency,
+			func(_ int, c *websocket.Conn) error { return subscribeAndWait(c, topic) },
+			func() { accepted.Add(1) })
+		defer closeAll(conns)
+		n, failed = len(conns), f
+		if err != nil {
+			firstErr = err.Error()
+		}
+		keepReading(conns) // idle sockets must keep reading, or pings pile up unanswered
+	} else {
+		kids, rep, err := dialSpread(ctx, o, url, topic, o.sockets, dialProcs)
+		defer func() {
+			for _, k := range kids {
+				k.stop()
+			}
+		}()
+		if err != nil {
+			return nil, err
+		}
+		n, failed, firstErr, clientRSS = rep.Accepted, rep.Failed, rep.FirstError, rep.RSS
+		accepted.Store(int64(n))
+	}
 	elapsed := time.Since(start)
 	endBar()
-	defer closeAll(conns)
-	res.Accepted, res.Failed = len(conns), failed
+	res.Accepted, res.Failed, res.FirstError = n, failed, firstErr
 	res.AcceptSeconds = round3(elapsed.Seconds())
-	res.AcceptPerSec = round3(float64(len(conns)) / elapsed.Seconds())
-	if err != nil {
-		res.FirstError = err.Error()
-	}
+	res.AcceptPerSec = round3(float64(n) / elapsed.Seconds())
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	// Idle sockets must keep reading, or pings pile up unanswered.
-	for _, c := range conns {
-		go func() {
-			for {
-				if _, _, err := c.ReadMessage(); err != nil {
-					return
-				}
-			}
-		}()
-	}
 	waitUntil(ctx, time.Now().Add(settleTime))
-	after, err := sl.metrics(ctx, metricHeapInuse, metricGoroutines)
+	after, err := sluiceFigures(ctx, procs)
 	if err != nil {
 		return nil, err
 	}
-	res.RSSAfter, _ = procRSS(sl.pid)
-	res.HeapAfter, res.GoroutinesAfter = int64(after[metricHeapInuse]), int64(after[metricGoroutines])
+	res.RSSAfter, res.HeapAfter, res.GoroutinesAfter = after.rss, after.heapInuse, after.goroutines
 	res.BenchRSSAfter, _ = procRSS(selfPID())
-	if n := float64(len(conns)); n > 0 {
-		res.RSSPerConn = round3(float64(res.RSSAfter-res.RSSBefore) / n)
-		res.HeapPerConn = round3(float64(res.HeapAfter-res.HeapBefore) / n)
-		res.GoroutinesPer = round3(float64(res.GoroutinesAfter-res.GoroutinesBefore) / n)
+	res.BenchRSSAfter += clientRSS
+	if n > 0 {
+		res.RSSPerConn = round3(float64(res.RSSAfter-res.RSSBefore) / float64(n))
+		res.HeapPerConn = round3(float64(res.HeapAfter-res.HeapBefore) / float64(n))
+		res.GoroutinesPer = round3(float64(res.GoroutinesAfter-res.GoroutinesBefore) / float64(n))
 	}
 	res.RSSTargetMet = res.RSSAfter > 0 && res.RSSPerConn <= rssTargetPerConn
 	return res, nil
+}
+
+// figures are memory and goroutine figures of Sluice, summed over its
+// processes.
+type figures struct {
+	rss, heapInuse, goroutines int64
+}
+
+// sluiceFigures reads RSS from /proc and heap in use and goroutines from
+// /metrics, or from each process's own pprof when it shares its address.
+func sluiceFigures(ctx context.Context, procs []*sluiceProc) (figures, error) {
+	var f figures
+	for _, p := range procs {
+		rss, _ := procRSS(p.pid)
+		f.rss += rss
+		if p.pprofAddr == "" {
+			m, err := p.metrics(ctx, metricHeapInuse, metricGoroutines)
+			if err != nil {
+				return f, err
+			}
+			f.heapInuse += int64(m[metricHeapInuse])
+			f.goroutines += int64(m[metricGoroutines])
+			continue
+		}
+		heap, goroutines, err := p.pprofFigures(ctx)
+		if err != nil {
+			return f, err
+		}
+		f.heapInuse += heap
+		f.goroutines += goroutines
+	}
+	return f, nil
+}
+
+// pprofFigures reads heap in use ("# HeapInuse = N" of the heap profile's
+// text form) and the goroutine count ("goroutine profile: total N") from
+// the process's pprof listener.
+func (p *sluiceProc) pprofFigures(ctx context.Context) (heapInuse, goroutines int64, err error) {
+	heapText, err := httpGetText(ctx, "http://"+p.pprofAddr+"/debug/pprof/heap?debug=1")
+	if err != nil {
+		return 0, 0, err
+	}
+	grText, err := httpGetText(ctx, "http://"+p.pprofAddr+"/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		return 0, 0, err
+	}
+	heap, ok1 := numberAfter(heapText, "# HeapInuse = ")
+	gr, ok2 := numberAfter(grText, "goroutine profile: total ")
+	if !ok1 || !ok2 {
+		return 0, 0, fmt.Errorf("pprof of sluice %d: no HeapInuse or goroutine total", p.pid)
+	}
+	return heap, gr, nil
+}
+
+// numberAfter parses the decimal number that follows prefix in text.
+func numberAfter(text, prefix string) (int64, bool) {
+	_, rest, ok := strings.Cut(text, prefix)
+	if !ok {
+		return 0, false
+	}
+	end := 0
+	for end < len(rest) && rest[end] >= '0' && rest[end] <= '9' {
+		end++
+	}
+	v, err := strconv.ParseInt(rest[:end], 10, 64)
+	return v, err == nil
+}
+
+// httpGetText fetches a loopback URL's body.
+func httpGetText(ctx context.Context, url string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	body, err := io.ReadAll(resp.Body)
+	return string(body), err
 }

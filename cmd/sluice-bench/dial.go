@@ -31,10 +31,14 @@ type dialer struct {
 	next    atomic.Uint64
 }
 
-func newDialer(sourceAddrs int) *dialer {
+func newDialer(sourceAddrs int) *dialer { return newDialerFrom(0, sourceAddrs) }
+
+// newDialerFrom uses n source addresses from 127.0.0.(2+first) on, so
+// dialing processes can each take their own.
+func newDialerFrom(first, n int) *dialer {
 	d := &dialer{}
-	for i := range sourceAddrs {
-		d.sources = append(d.sources, net.IPv4(127, 0, 0, byte(2+i)))
+	for i := range n {
+		d.sources = append(d.sources, net.IPv4(127, 0, 0, byte(2+first+i)))
 	}
 	return d
 }

@@ -224,11 +224,12 @@ func topicName(kind string) string {
 // sluiceProc is a Sluice the bench talks to: one it started, or one given
 // by --sluice-url (then cmd is nil).
 type sluiceProc struct {
-	addr    string // host:port
-	pid     int    // 0 when unknown
-	cmd     *exec.Cmd
-	logPath string
-	done    chan struct{}
+	addr      string // host:port
+	pprofAddr string // its own pprof listener, when it shares addr with others
+	pid       int    // 0 when unknown
+	cmd       *exec.Cmd
+	logPath   string
+	done      chan struct{}
 }
 
 // sluiceConfig is the configuration of a Sluice the bench starts; extra is
@@ -256,15 +257,79 @@ func (e *env) sluice(ctx context.Context, name, extra string) (*sluiceProc, erro
 		u := strings.TrimPrefix(strings.TrimPrefix(strings.TrimRight(e.opts.sluiceURL, "/"), "http://"), "ws://")
 		return &sluiceProc{addr: u, pid: e.opts.sluicePID}, nil
 	}
-	cfgFile := filepath.Join(e.tmp, name+".yaml")
-	if err := os.WriteFile(cfgFile, []byte(sluiceConfig(e.opts, extra)), 0o644); err != nil {
+	port, err := freePort()
+	if err != nil {
 		return nil, err
+	}
+	p, err := e.startSluice(ctx, name, sluiceConfig(e.opts, extra), net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), "")
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// sluices starts n Sluice processes that share one address through
+// listen_reuse_port, each on its own loopback pprof address (the shared
+// address's /metrics reaches any one of them, so each process's figures
+// are read from its own pprof). With n == 1 it is sluice.
+func (e *env) sluices(ctx context.Context, name, extra string, n int) ([]*sluiceProc, error) {
+	if n <= 1 || e.opts.sluiceURL != "" {
+		p, err := e.sluice(ctx, name, extra)
+		if err != nil {
+			return nil, err
+		}
+		return []*sluiceProc{p}, nil
 	}
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	p := &sluiceProc{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), logPath: filepath.Join(e.tmp, name+".log"), done: make(chan struct{})}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	var procs []*sluiceProc
+	for i := range n {
+		pport, err := freePort()
+		if err != nil {
+			stopAll(procs)
+			return nil, err
+		}
+		pprofAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(pport))
+		o := e.opts
+		o.sluicePprof = pprofAddr
+		cfg := sluiceConfig(o, "listen_reuse_port: true\n"+extra)
+		p, err := e.startSluice(ctx, fmt.Sprintf("%s-%d", name, i+1), cfg, addr, pprofAddr)
+		if err != nil {
+			stopAll(procs)
+			return nil, err
+		}
+		procs = append(procs, p)
+	}
+	return procs, nil
+}
+
+// stopAll stops every started Sluice, in parallel.
+func stopAll(procs []*sluiceProc) {
+	done := make(chan struct{})
+	for _, p := range procs {
+		go func() {
+			p.stop()
+			done <- struct{}{}
+		}()
+	}
+	for range procs {
+		<-done
+	}
+}
+
+// startSluice runs a Sluice with cfg listening on addr and waits until it
+// is ready: its /readyz, or with pprofAddr (one of several processes on a
+// shared address, where /readyz may reach another) its pprof listener,
+// which opens after the endpoint's.
+func (e *env) startSluice(ctx context.Context, name, cfg, addr, pprofAddr string) (*sluiceProc, error) {
+	cfgFile := filepath.Join(e.tmp, name+".yaml")
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
+		return nil, err
+	}
+	p := &sluiceProc{addr: addr, pprofAddr: pprofAddr, logPath: filepath.Join(e.tmp, name+".log"), done: make(chan struct{})}
 	logFile, err := os.Create(p.logPath)
 	if err != nil {
 		return nil, err
@@ -282,7 +347,11 @@ func (e *env) sluice(ctx context.Context, name, extra string) (*sluiceProc, erro
 		logFile.Close()
 		close(p.done)
 	}()
-	if err := p.waitReady(ctx); err != nil {
+	readyURL := "http://" + p.addr + "/readyz"
+	if pprofAddr != "" {
+		readyURL = "http://" + pprofAddr + "/debug/pprof/"
+	}
+	if err := p.waitReady(ctx, readyURL); err != nil {
 		p.stop()
 		return nil, fmt.Errorf("%w\n--- sluice output ---\n%s", err, p.logTail())
 	}
@@ -304,7 +373,7 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-func (p *sluiceProc) waitReady(ctx context.Context) error {
+func (p *sluiceProc) waitReady(ctx context.Context, url string) error {
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(readyTimeout)
 	var last string
@@ -316,7 +385,7 @@ func (p *sluiceProc) waitReady(ctx context.Context) error {
 			return ctx.Err()
 		default:
 		}
-		resp, err := client.Get("http://" + p.addr + "/readyz")
+		resp, err := client.Get(url)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -66,11 +67,21 @@ func runScenario(ctx context.Context, o options, log io.Writer) (*result, error)
 		schema, _ := json.Marshal(orderSchema)
 		extra = fmt.Sprintf("registry:\n  kind: inline\n  subjects:\n    %s-value: {type: avro, schema: %s}\n", govTopic, schema)
 	}
-	sl, err := e.sluice(ctx, o.scenario, extra)
+	var sluiceProcs, dialProcs int
+	if o.scenario == "connections" {
+		// One process holds at most RLIMIT_NOFILE sockets; the kernel
+		// spreads connections over Sluices unevenly, so each is planned
+		// at four fifths of what it can hold.
+		perProc := max(1000, int(e.noFile)-fdHeadroom)
+		sluiceProcs = cmp.Or(o.sluiceProcs, ceilDiv(o.sockets, perProc*4/5))
+		dialProcs = cmp.Or(o.dialProcs, ceilDiv(o.sockets, perProc))
+	}
+	procs, err := e.sluices(ctx, o.scenario, extra, sluiceProcs)
 	if err != nil {
 		return nil, err
 	}
-	defer sl.stop()
+	defer stopAll(procs)
+	sl := procs[0]
 	res := newResult(o, e, sl.addr)
 	if sl.cmd != nil {
 		if lim := childNoFile(sl.pid); lim != "" {
@@ -176,7 +187,7 @@ func runScenario(ctx context.Context, o options, log io.Writer) (*result, error)
 		if err := e.createTopics(ctx, 1, topic); err != nil {
 			return nil, err
 		}
-		c, err := connectionsScenario(ctx, o, sl, d, topic, pr)
+		c, err := connectionsScenario(ctx, o, procs, dialProcs, d, topic, pr)
 		if err != nil {
 			return nil, err
 		}
@@ -184,6 +195,12 @@ func runScenario(ctx context.Context, o options, log io.Writer) (*result, error)
 	}
 	return res, nil
 }
+
+// fdHeadroom is the file descriptors a process keeps for other than the
+// scenario's sockets (Kafka, listeners, files).
+const fdHeadroom = 1000
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // roundName names a phase of round round of rounds ("sluice", "sluice#2").
 func roundName(name string, round, rounds int) string {

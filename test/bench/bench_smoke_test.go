@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -97,6 +99,7 @@ type result struct {
 			P99   float64 `json:"p99_ms"`
 			P999  float64 `json:"p999_ms"`
 		} `json:"latency"`
+		RecordsPerBatch float64 `json:"records_per_batch"`
 	} `json:"runs"`
 	Ratios []struct {
 		Name  string  `json:"name"`
@@ -110,6 +113,8 @@ type result struct {
 		GoroutinesAfter int64   `json:"goroutines_after"`
 		AcceptSeconds   float64 `json:"accept_seconds"`
 		RSSPerConn      float64 `json:"rss_per_conn_bytes"`
+		SluiceProcs     int     `json:"sluice_procs"`
+		DialProcs       int     `json:"dial_procs"`
 	} `json:"connections"`
 }
 
@@ -128,9 +133,12 @@ func TestScenarios(t *testing.T) {
 		{"schema", []string{"--sockets", "2", "--size", "256", "--inflight", "8"}, []string{"sluice-plain", "sluice-avro", "franz-go"}, 2, false},
 		{"fanout", []string{"--sockets", "10", "--size", "128", "--rate", "200"}, []string{"sluice", "bare-broadcast"}, 1, true},
 		{"connections", []string{"--sockets", "50", "--source-addrs", "3"}, nil, 0, false},
+		// Several Sluices on one address and several client processes,
+		// as runs beyond one process's RLIMIT_NOFILE have.
+		{"connections", []string{"--sockets", "40", "--sluice-procs", "2", "--dial-procs", "2"}, nil, 0, false},
 	}
 	for _, tc := range tests {
-		t.Run(tc.scenario, func(t *testing.T) {
+		t.Run(strings.Join(append([]string{tc.scenario}, tc.args...), " "), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
 			defer cancel()
 			args := append(append([]string{"--scenario", tc.scenario}, common...), tc.args...)
@@ -159,6 +167,9 @@ func TestScenarios(t *testing.T) {
 				if r.Records <= 0 || r.RecordsPerSec <= 0 || r.Latency.Count <= 0 || r.Latency.P50 <= 0 || r.Latency.P99 < r.Latency.P50 || r.Latency.P999 < r.Latency.P99 {
 					t.Errorf("run %s: records %d (%v/s), latency %+v: want positive, ordered figures", r.Name, r.Records, r.RecordsPerSec, r.Latency)
 				}
+				if (tc.scenario == "publish" || tc.scenario == "schema") && r.RecordsPerBatch <= 0 {
+					t.Errorf("run %s: %v records per produce batch: want positive", r.Name, r.RecordsPerBatch)
+				}
 				if r.Errors != 0 {
 					t.Errorf("run %s: %d errors, first: %s", r.Name, r.Errors, r.FirstError)
 				}
@@ -181,6 +192,9 @@ func TestScenarios(t *testing.T) {
 				}
 				if c.Accepted != c.Requested || c.RSSAfter <= 0 || c.HeapAfter <= 0 || c.GoroutinesAfter <= 0 || c.AcceptSeconds <= 0 {
 					t.Errorf("connections %+v: want every socket accepted and positive figures", *c)
+				}
+				if wantSpread := slices.Contains(tc.args, "--sluice-procs"); wantSpread != (c.SluiceProcs == 2 && c.DialProcs == 2) || !wantSpread && (c.SluiceProcs != 1 || c.DialProcs != 1) {
+					t.Errorf("connections ran in %d Sluice and %d client processes", c.SluiceProcs, c.DialProcs)
 				}
 			}
 		})
