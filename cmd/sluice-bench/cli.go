@@ -28,7 +28,10 @@ Scenarios:
   fanout       M sockets subscribe to one topic fed by a producer at --rate;
                then a bare gorilla/websocket broadcast server does the same (ratio).
   connections  K idle sockets with one subscription each; Sluice's memory and
-               goroutines per connection and the time to accept them.
+               goroutines per connection and the time to accept them. More
+               sockets than one process may open (RLIMIT_NOFILE) are held by
+               several Sluices sharing one address (listen_reuse_port) and
+               opened from several client processes; figures are summed.
   schema       publish to a plain topic and to an Avro-governed one (ratio is the
                cost of governance), then the raw franz-go producer.
 
