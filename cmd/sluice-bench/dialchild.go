@@ -9,11 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"sync"
-	"syscall"
-	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -83,45 +80,28 @@ func keepReading(conns []*websocket.Conn) {
 
 // dialerProc is a started dialer child.
 type dialerProc struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	done  chan struct{}
-	rep   chan dialReport
+	*childProc
+	rep chan dialReport
 }
 
 // startDialer starts a dialer child for sockets sockets from source
 // addresses [first, first+sources).
 func startDialer(o options, url, topic string, sockets, first, sources int) (*dialerProc, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(self, dialerCommand, "--url", url, "--topic", topic,
+	c, err := startChild(dialerCommand, "--url", url, "--topic", topic,
 		"--sockets", strconv.Itoa(sockets), "--source-first", strconv.Itoa(first), "--source-addrs", strconv.Itoa(sources),
 		"--dial-concurrency", strconv.Itoa(o.dialConcurrency))
-	cmd.SysProcAttr = childAttrs()
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting a dialer: %w", err)
-	}
-	p := &dialerProc{cmd: cmd, stdin: stdin, done: make(chan struct{}), rep: make(chan dialReport, 1)}
+	p := &dialerProc{childProc: c, rep: make(chan dialReport, 1)}
 	go func() {
 		var rep dialReport
-		if err := json.NewDecoder(bufio.NewReader(stdout)).Decode(&rep); err != nil {
+		if err := json.NewDecoder(bufio.NewReader(c.stdout)).Decode(&rep); err != nil {
 			rep = dialReport{Failed: sockets, FirstError: "dialer child ended without a report: " + err.Error()}
 		}
 		p.rep <- rep
-		_, _ = io.Copy(io.Discard, stdout)
+		_, _ = io.Copy(io.Discard, c.stdout)
 	}()
-	go func() { _ = cmd.Wait(); close(p.done) }()
 	return p, nil
 }
 
@@ -132,17 +112,6 @@ func (p *dialerProc) report(ctx context.Context) (dialReport, error) {
 		return r, nil
 	case <-ctx.Done():
 		return dialReport{}, ctx.Err()
-	}
-}
-
-// stop has the child close its sockets and exit.
-func (p *dialerProc) stop() {
-	_ = p.stdin.Close()
-	select {
-	case <-p.done:
-	case <-time.After(stopTimeout):
-		_ = p.cmd.Process.Signal(syscall.SIGKILL)
-		<-p.done
 	}
 }
 

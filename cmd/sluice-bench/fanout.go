@@ -6,12 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -167,38 +164,21 @@ func valueTS(msg []byte) (time.Time, bool) {
 
 // broadcastProc is the bare broadcast server, a child process of the bench.
 type broadcastProc struct {
-	addr  string
-	cmd   *exec.Cmd
-	stdin interface{ Close() error }
-	done  chan struct{}
+	*childProc
+	addr string
 }
 
 // startBroadcast runs "sluice-bench internal-broadcast-server" for topic.
 func startBroadcast(ctx context.Context, o options, brokers, topic string) (*broadcastProc, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(self, broadcastCommand, "--brokers", brokers, "--topic", topic,
+	c, err := startChild(broadcastCommand, "--brokers", brokers, "--topic", topic,
 		"--listen", "127.0.0.1:0", "--send-queue", strconv.Itoa(o.sendQueue))
-	cmd.SysProcAttr = childAttrs()
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting the broadcast server: %w", err)
-	}
-	p := &broadcastProc{cmd: cmd, stdin: stdin, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
+	p := &broadcastProc{childProc: c}
 	line := make(chan string, 1)
 	go func() {
-		sc := bufio.NewScanner(stdout)
+		sc := bufio.NewScanner(c.stdout)
 		if sc.Scan() {
 			line <- sc.Text()
 		}
@@ -220,15 +200,4 @@ func startBroadcast(ctx context.Context, o options, brokers, topic string) (*bro
 		return nil, ctx.Err()
 	}
 	return p, nil
-}
-
-func (p *broadcastProc) stop() {
-	_ = p.stdin.Close()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(stopTimeout):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
 }

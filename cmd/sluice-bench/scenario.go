@@ -175,7 +175,7 @@ func runScenario(ctx context.Context, o options, log io.Writer) (*result, error)
 				return nil, err
 			}
 			defer bp.stop()
-			bare, err := fanoutPhase(ctx, o, "ws://"+bp.addr+"/", d, e.brokers, topic, "bare-broadcast", pr, meterFor("broadcast", bp.cmd.Process.Pid))
+			bare, err := fanoutPhase(ctx, o, "ws://"+bp.addr+"/", d, e.brokers, topic, "bare-broadcast", pr, meterFor("broadcast", bp.pid()))
 			if err != nil {
 				return nil, err
 			}
