@@ -16,8 +16,11 @@ const maxJSONDepth = 256
 
 // parseInbound decodes a client frame into in in one pass. It is the hot
 // path of every publish: the frame is scanned once, the envelope's string
-// fields are read in place, and "value" is validated as JSON and kept as a
-// sub-slice of data (the caller must not reuse data). Rare, structured
+// fields are read in place, and "value" is kept as a sub-slice of data (the
+// caller must not reuse data). The value is only delimited, not checked
+// (in.valueUnchecked): an Avro encoder that parses it in full checks it
+// anyway, so a governed publish is scanned for validity once; everything
+// else calls checkValue. A "value" inside "records" is checked here. Rare, structured
 // fields ("from", "headers", "filter") go through encoding/json on their
 // own bytes. Unknown fields are ignored and a repeated field keeps its last
 // value, as with encoding/json.
@@ -41,7 +44,20 @@ func parseInbound(data []byte, in *inbound) error {
 			break
 		}
 		start := p.i
-		if err := p.skip(1); err != nil {
+		if string(key) == "value" {
+			// A publish's value is only delimited here; it is checked
+			// once, later, by whichever reads it in full (checkValue).
+			// One that a repeated "value" replaces is checked now.
+			if in.valueUnchecked {
+				if err := checkValue(in.Value); err != nil {
+					return err
+				}
+			}
+			if err := p.skimValue(); err != nil {
+				return err
+			}
+			in.valueUnchecked = true
+		} else if err := p.skip(1); err != nil {
 			return err
 		}
 		if err := in.set(key, data[start:p.i]); err != nil {
@@ -122,6 +138,80 @@ func opField(raw []byte) (string, error) {
 		}
 	}
 	return stringField("op", raw)
+}
+
+// skimValue moves past one JSON value without checking it: a string to its
+// closing quote (found with the runtime's vectorised byte search), an
+// object or array to its matching bracket, skipping strings; a number or
+// literal is short and is checked at once. It fails only when the input
+// ends inside the value; whatever else it passes over, checkValue refuses.
+func (p *jsonScanner) skimValue() error {
+	if p.i >= len(p.data) {
+		return p.fail("unexpected end of frame")
+	}
+	switch p.data[p.i] {
+	case '"':
+		return p.skimString()
+	case '{', '[':
+	default:
+		return p.skip(1)
+	}
+	depth := 0
+	for p.i < len(p.data) {
+		switch p.data[p.i] {
+		case '"':
+			if err := p.skimString(); err != nil {
+				return err
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				p.i++
+				return nil
+			}
+		}
+		p.i++
+	}
+	return p.fail("unexpected end of frame")
+}
+
+// skimString moves past the string at p.i: to the first quote not escaped
+// (not after an odd run of backslashes).
+func (p *jsonScanner) skimString() error {
+	d := p.data
+	for i := p.i + 1; ; i++ {
+		q := bytes.IndexByte(d[i:], '"')
+		if q < 0 {
+			p.i = len(d)
+			return p.fail("unterminated string")
+		}
+		i += q
+		run := 0
+		for j := i - 1; j > p.i && d[j] == '\\'; j-- {
+			run++
+		}
+		if run%2 == 0 {
+			p.i = i + 1
+			return nil
+		}
+	}
+}
+
+// checkValue checks a value parseInbound only delimited: one JSON value,
+// valid UTF-8 in its strings, nested at most maxJSONDepth deep within the
+// frame.
+func checkValue(v []byte) error {
+	p := jsonScanner{data: v}
+	if err := p.skip(1); err != nil {
+		return err
+	}
+	if p.i != len(v) {
+		return p.fail("unexpected data after the value")
+	}
+	return nil
 }
 
 // isPlainString reports whether raw is the JSON string s written without

@@ -36,9 +36,12 @@ type Authenticator interface {
 type Schemas interface {
 	// EncodeValue validates a published value for topic and returns the
 	// bytes to write. isJSON is false when the client sent raw bytes.
+	// parsedJSON reports that it parsed a JSON value in full and would
+	// have refused one that is not valid JSON and UTF-8 (an Avro schema
+	// applied); the bridge then does not check the value itself.
 	// A violation returns a *SchemaViolation; an unreachable catalog an
 	// error wrapping ErrSchemaUnavailable.
-	EncodeValue(ctx context.Context, topic string, value []byte, isJSON bool) ([]byte, error)
+	EncodeValue(ctx context.Context, topic string, value []byte, isJSON bool) (out []byte, parsedJSON bool, err error)
 	// EncodeKey does the same for a record key.
 	EncodeKey(ctx context.Context, topic string, key []byte) ([]byte, error)
 	// DecodeValue turns a stored value into JSON when it is schema-framed.

@@ -85,6 +85,9 @@ type inbound struct {
 	Partition *int32 `json:"partition,omitempty"`
 	Offset    *int64 `json:"offset,omitempty"`
 
+	// valueUnchecked is set when Value was delimited but not yet checked
+	// as JSON (see parseInbound).
+	valueUnchecked bool
 	// knownTopic is a topic the parser may expect (the socket's last): a
 	// "topic" equal to it is set to this string.
 	knownTopic string

@@ -31,52 +31,69 @@ func (s *session) publishOp(in *inbound) {
 		s.publishBatch(in.ID, topic, in.Records)
 		return
 	}
-	key, value, isJSON, oe := in.recordParts()
+	key, value, form, oe := in.recordParts()
 	if oe != nil {
 		s.reply(in.ID, oe)
 		return
 	}
-	s.produce(in.ID, topic, key, value, isJSON, in.Headers)
+	s.produce(in.ID, topic, key, value, form, in.Headers)
 }
+
+// valueForm is what a record's value is.
+type valueForm uint8
+
+const (
+	// valueBytes is raw bytes: value_b64, or a route's binary frame.
+	valueBytes valueForm = iota
+	// valueJSON is JSON text, checked.
+	valueJSON
+	// valueUncheckedJSON is JSON text the frame parser delimited but did
+	// not check (parseInbound): buildRecord checks it unless the schema
+	// encoder parsed it in full.
+	valueUncheckedJSON
+)
 
 // recordParts reads the key and value of a publish (or of one record of a
 // batch). The value is a sub-slice of the frame (see inFrame): the record
 // that carries it holds the frame until Kafka answered.
-func (in *inbound) recordParts() (key, value []byte, isJSON bool, oe *opError) {
+func (in *inbound) recordParts() (key, value []byte, form valueForm, oe *opError) {
 	switch {
 	case in.Key != nil && in.KeyB64 != nil:
-		return nil, nil, false, newOpError(CodeBadRequest, "publish: give key or key_b64, not both")
+		return nil, nil, valueBytes, newOpError(CodeBadRequest, "publish: give key or key_b64, not both")
 	case in.Key != nil:
 		key = []byte(*in.Key)
 	case in.KeyB64 != nil:
 		k, err := base64.StdEncoding.DecodeString(*in.KeyB64)
 		if err != nil {
-			return nil, nil, false, newOpError(CodeBadRequest, "publish: key_b64 is not standard base64: %v", err)
+			return nil, nil, valueBytes, newOpError(CodeBadRequest, "publish: key_b64 is not standard base64: %v", err)
 		}
 		key = k
 	}
-	isJSON = true
+	form = valueJSON
+	if in.valueUnchecked {
+		form = valueUncheckedJSON
+	}
 	switch {
 	case in.Value != nil && in.ValueB64 != nil:
-		return nil, nil, false, newOpError(CodeBadRequest, "publish: give value or value_b64, not both")
+		return nil, nil, valueBytes, newOpError(CodeBadRequest, "publish: give value or value_b64, not both")
 	case in.Value != nil:
 		value = in.Value
 	case in.ValueB64 != nil:
 		v, err := base64.StdEncoding.DecodeString(*in.ValueB64)
 		if err != nil {
-			return nil, nil, false, newOpError(CodeBadRequest, "publish: value_b64 is not standard base64: %v", err)
+			return nil, nil, valueBytes, newOpError(CodeBadRequest, "publish: value_b64 is not standard base64: %v", err)
 		}
-		value, isJSON = v, false
+		value, form = v, valueBytes
 		if value == nil {
 			value = []byte{}
 		}
 	default:
-		return nil, nil, false, newOpError(CodeBadRequest, "publish: give value (JSON) or value_b64 (bytes); value null writes a tombstone")
+		return nil, nil, valueBytes, newOpError(CodeBadRequest, "publish: give value (JSON) or value_b64 (bytes); value null writes a tombstone")
 	}
-	if isJSON && string(value) == "null" {
+	if form != valueBytes && string(value) == "null" {
 		value = nil // a tombstone: no schema applies to it
 	}
-	return key, value, isJSON, nil
+	return key, value, form, nil
 }
 
 // handleRouteFrame publishes one frame of a route connection: a text frame
@@ -86,14 +103,17 @@ func (s *session) handleRouteFrame(mt int, data []byte) {
 		s.reply("", newOpError(CodeBadRequest, "route %s is subscribe-only", s.route.Config().Path))
 		return
 	}
-	isJSON := mt == websocket.TextMessage && isJSON(data)
-	s.produce("", s.routeTopic, nil, data, isJSON, nil)
+	form := valueBytes
+	if mt == websocket.TextMessage && isJSON(data) {
+		form = valueJSON
+	}
+	s.produce("", s.routeTopic, nil, data, form, nil)
 }
 
 // produce validates and encodes a record, hands it to the shared producer
 // and answers "published" only once Kafka acknowledged it. Nothing reaches
 // Kafka unless every check passed.
-func (s *session) produce(id, topic string, key, value []byte, isJSON bool, headers map[string]string) {
+func (s *session) produce(id, topic string, key, value []byte, form valueForm, headers map[string]string) {
 	if s.publishLimit != nil && !s.publishLimit.AllowN(s.readAt, 1) {
 		s.reply(id, s.rateLimited(topic))
 		return
@@ -102,7 +122,7 @@ func (s *session) produce(id, topic string, key, value []byte, isJSON bool, head
 		s.reply(id, withTopic(err, topic))
 		return
 	}
-	p, oe := s.buildRecord(topic, key, value, isJSON, headers)
+	p, oe := s.buildRecord(topic, key, value, form, headers)
 	if oe != nil {
 		s.reply(id, oe)
 		return
@@ -141,8 +161,9 @@ type pendingPublish struct {
 const ackSpaceBytes = 224
 
 // buildRecord validates and encodes one record through the schema catalog
-// and checks its size.
-func (s *session) buildRecord(topic string, key, value []byte, isJSON bool, headers map[string]string) (*pendingPublish, *opError) {
+// and checks its size. A JSON value the frame parser did not check is
+// checked here, unless the schema's encoder parsed it in full.
+func (s *session) buildRecord(topic string, key, value []byte, form valueForm, headers map[string]string) (*pendingPublish, *opError) {
 	if sch := s.srv.schemas; sch != nil {
 		var err error
 		if key != nil {
@@ -152,13 +173,24 @@ func (s *session) buildRecord(topic string, key, value []byte, isJSON bool, head
 			}
 		}
 		if value != nil {
-			if value, err = sch.EncodeValue(s.ctx, topic, value, isJSON); err != nil {
+			out, parsed, err := sch.EncodeValue(s.ctx, topic, value, form != valueBytes)
+			if err != nil {
 				if errors.As(err, new(*SchemaViolation)) {
 					s.srv.metrics.schemaFailures.Inc()
 				}
 				return nil, withTopic(err, topic)
 			}
+			if parsed {
+				form = valueJSON // the encoder refused anything but valid JSON
+			}
+			if oe := checkUnchecked(value, form, topic); oe != nil {
+				return nil, oe
+			}
+			value, form = out, valueJSON
 		}
+	}
+	if oe := checkUnchecked(value, form, topic); oe != nil {
+		return nil, oe
 	}
 	// The message's read time is the publish's receive time and the
 	// record's timestamp (kgo would read the clock again).
@@ -175,6 +207,17 @@ func (s *session) buildRecord(topic string, key, value []byte, isJSON bool, head
 		return nil, &opError{code: CodeTooLarge, msg: fmt.Sprintf("record is %d bytes, at most %d (kafka.max_record_bytes)", size, limit), topic: topic}
 	}
 	return p, nil
+}
+
+// checkUnchecked checks a JSON value the frame parser only delimited.
+func checkUnchecked(value []byte, form valueForm, topic string) *opError {
+	if form != valueUncheckedJSON || value == nil {
+		return nil
+	}
+	if err := checkValue(value); err != nil {
+		return &opError{code: CodeBadRequest, msg: fmt.Sprintf("publish: value is not valid JSON: %v", err), topic: topic}
+	}
+	return nil
 }
 
 // submit hands a checked record to the shared producer. The frame being

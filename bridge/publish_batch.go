@@ -79,11 +79,11 @@ func (s *session) publishBatch(id, topic string, records []inbound) {
 
 // batchRecord builds one record of a batch.
 func (s *session) batchRecord(topic string, in *inbound) (*pendingPublish, *opError) {
-	key, value, isJSON, oe := in.recordParts()
+	key, value, form, oe := in.recordParts()
 	if oe != nil {
 		return nil, oe
 	}
-	return s.buildRecord(topic, key, value, isJSON, in.Headers)
+	return s.buildRecord(topic, key, value, form, in.Headers)
 }
 
 // pendingBatch collects the acks of a batch's records.

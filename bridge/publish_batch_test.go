@@ -12,11 +12,11 @@ import (
 // rejectingSchemas refuses values that contain "bad", with a field detail.
 type rejectingSchemas struct{}
 
-func (rejectingSchemas) EncodeValue(_ context.Context, _ string, v []byte, _ bool) ([]byte, error) {
+func (rejectingSchemas) EncodeValue(_ context.Context, _ string, v []byte, _ bool) ([]byte, bool, error) {
 	if bytes.Contains(v, []byte("bad")) {
-		return nil, &SchemaViolation{Subject: "t-value", Message: "bad value", Details: []FieldError{{Path: "$.n", Reason: "is bad"}}}
+		return nil, false, &SchemaViolation{Subject: "t-value", Message: "bad value", Details: []FieldError{{Path: "$.n", Reason: "is bad"}}}
 	}
-	return v, nil
+	return v, false, nil
 }
 func (rejectingSchemas) EncodeKey(_ context.Context, _ string, k []byte) ([]byte, error) {
 	return k, nil

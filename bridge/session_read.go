@@ -222,7 +222,12 @@ func (s *session) handleFrame(mt int, data []byte) {
 		return
 	}
 	in := inbound{knownTopic: s.lastTopic}
-	if err := parseInbound(data, &in); err != nil {
+	err := parseInbound(data, &in)
+	if err == nil && in.valueUnchecked && in.Op != "publish" {
+		// Only a publish defers checking its value (see parseInbound).
+		err = checkValue(in.Value)
+	}
+	if err != nil {
 		s.reply("", newOpError(CodeBadRequest, "frame is not a JSON object: %v", err))
 		return
 	}

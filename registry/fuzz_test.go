@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"unicode/utf8"
 	"testing"
 )
 
@@ -135,4 +136,67 @@ func FuzzEncodeValue(f *testing.F) {
 			}
 		}
 	})
+}
+
+// jsonParserSeeds are documents at the edges of JSON: escapes, surrogates,
+// numbers, whitespace, invalid UTF-8, trailing data.
+var jsonParserSeeds = []string{
+	`{"a":[1,-2.5e+3,0,true,false,null,"x\"y\\z\/\b\f\n\r\t\u00e9\ud83d\ude00"],"b":{}}`,
+	`"\ud800"`, `"\udc00\ud800x"`, `[-0, 0.0, 1E9, 1e-9]`, " \t\r\n{ } ",
+	`01`, `1.`, `.5`, `-`, `+1`, `1e`, `tru`, `nul`, `"\x"`, `"\u12g4"`, `"a` + "\x01" + `"`,
+	"\"\xff\"", "\"\xe2\x82\"", `{"a":1,}`, `[1,]`, `{"a" 1}`, `{1:2}`, `{} {}`, `[`, `"`, ``,
+	`{"note":"` + string(make([]byte, 40)) + `"}`,
+}
+
+// checkParserAgainstStdlib holds the registry's JSON parser to encoding/json
+// plus UTF-8: a document parses exactly when json.Valid accepts it and it
+// is valid UTF-8 (outside strings valid JSON is ASCII). The bridge relies
+// on this when an Avro schema applies: it then leaves checking a published
+// value to this parser (EncodeValueParsed).
+func checkParserAgainstStdlib(t *testing.T, p *jparser, data []byte) {
+	t.Helper()
+	_, err := p.parse(data)
+	want := json.Valid(data) && utf8.Valid(data)
+	if (err == nil) != want {
+		t.Fatalf("%q: parse error %v, but json.Valid && utf8.Valid is %v", data, err, want)
+	}
+}
+
+func FuzzJSONParser(f *testing.F) {
+	for _, s := range jsonParserSeeds {
+		f.Add([]byte(s))
+	}
+	var p jparser
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkParserAgainstStdlib(t, &p, data)
+	})
+}
+
+// TestJSONParserAgreesWithStdlib runs the fuzz check over the seeds and
+// 50,000 seeded mutations of them, so every test run covers it.
+func TestJSONParserAgreesWithStdlib(t *testing.T) {
+	var p jparser
+	rng := rand.New(rand.NewPCG(7, 11))
+	alphabet := []byte("{}[]\":,\\ \t\nu0123456789abcdefeE+-.truefalsnul\x00\x1f\x7f\xc3\xa9\xff\xed\xa0\x80")
+	for _, s := range jsonParserSeeds {
+		checkParserAgainstStdlib(t, &p, []byte(s))
+	}
+	for range 50000 {
+		d := []byte(jsonParserSeeds[rng.IntN(len(jsonParserSeeds))])
+		for range 1 + rng.IntN(4) {
+			switch i := rng.IntN(len(d) + 1); rng.IntN(3) {
+			case 0:
+				d = append(d[:i], append([]byte{alphabet[rng.IntN(len(alphabet))]}, d[i:]...)...)
+			case 1:
+				if i < len(d) {
+					d = append(d[:i], d[i+1:]...)
+				}
+			default:
+				if i < len(d) {
+					d[i] = alphabet[rng.IntN(len(alphabet))]
+				}
+			}
+		}
+		checkParserAgainstStdlib(t, &p, d)
+	}
 }

@@ -94,27 +94,38 @@ func redact(raw string) string {
 // Errors: *ViolationError, or an error wrapping ErrUnavailable or
 // ErrUnsupportedSchema.
 func (g *Governor) EncodeValue(ctx context.Context, topic string, value []byte, isJSON bool) ([]byte, error) {
+	out, _, err := g.EncodeValueParsed(ctx, topic, value, isJSON)
+	return out, err
+}
+
+// EncodeValueParsed is EncodeValue that also reports whether it parsed a
+// JSON value in full: true when an Avro schema applied, whose encoder
+// refuses anything that is not valid JSON (and valid UTF-8) with a
+// ViolationError. A caller that has not checked the value itself must then
+// do so when parsed is false (pass-through topics, JSON Schema subjects,
+// whose validator reads JSON leniently).
+func (g *Governor) EncodeValueParsed(ctx context.Context, topic string, value []byte, isJSON bool) (out []byte, parsed bool, err error) {
 	if g.cat == nil {
-		return value, nil
+		return value, false, nil
 	}
 	rt := g.router.routeFor(topic)
 	if rt.passthrough {
-		return value, nil
+		return value, false, nil
 	}
 	sch, err := g.schemaFor(ctx, rt.valueSubject, rt.version, rt.valueExplicit, true)
 	if err != nil || sch == nil {
-		return value, err
+		return value, false, err
 	}
 	if !isJSON {
 		if err := g.checkFramed(ctx, rt.valueSubject, rt.version, sch, value); err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		return value, nil
+		return value, false, nil
 	}
 	st := g.pool.get()
-	out, err := sch.encode(st, rt.valueSubject, value)
+	out, err = sch.encode(st, rt.valueSubject, value)
 	g.pool.put(st)
-	return out, err
+	return out, sch.format == FormatAvro, err
 }
 
 // EncodeKey validates and encodes a record key for topic when a key subject

@@ -36,9 +36,9 @@ func wrapUnauthenticated(err error) error { return unauthenticatedError{err} }
 // translating its errors into the bridge's contract.
 type governorSchemas struct{ g *registry.Governor }
 
-func (s governorSchemas) EncodeValue(ctx context.Context, topic string, value []byte, isJSON bool) ([]byte, error) {
-	out, err := s.g.EncodeValue(ctx, topic, value, isJSON)
-	return out, translateSchemaError(err)
+func (s governorSchemas) EncodeValue(ctx context.Context, topic string, value []byte, isJSON bool) ([]byte, bool, error) {
+	out, parsed, err := s.g.EncodeValueParsed(ctx, topic, value, isJSON)
+	return out, parsed, translateSchemaError(err)
 }
 
 func (s governorSchemas) EncodeKey(ctx context.Context, topic string, key []byte) ([]byte, error) {

@@ -187,6 +187,23 @@ func TestServeValidatesWithTheDevelopmentSchemas(t *testing.T) {
 		t.Fatalf("invalid publish answered %v, want schema_violation with every field", bad)
 	}
 
+	// A value that is not JSON at all: the Avro encoder refuses it (the
+	// bridge leaves checking it to that encoder); JSON Schema reads JSON
+	// leniently, so the bridge checks its topic's values itself.
+	for _, tc := range []struct{ topic, value, code string }{
+		{"orders", `{"id":"o-1","amount":1,}`, "schema_violation"},
+		{"orders", "{\"id\":\"o-\xff\"}", "schema_violation"},
+		{"chat.lobby", "{\"user\":\"a\",\"text\":\"caf\xe9\"}", "bad_request"},
+	} {
+		frame := `{"op":"publish","id":"notjson","topic":"` + tc.topic + `","value":` + tc.value + `}`
+		if err := c.WriteMessage(websocket.TextMessage, []byte(frame)); err != nil {
+			t.Fatal(err)
+		}
+		if e := readOp(t, c, "error"); e["code"] != tc.code || e["id"] != "notjson" {
+			t.Fatalf("%s on %s answered %v, want %s", tc.value, tc.topic, e, tc.code)
+		}
+	}
+
 	c.WriteJSON(map[string]any{"op": "publish", "id": "good", "topic": "orders", "key": "o-1", "value": json.RawMessage(validOrder)})
 	got := readOps(t, c, "published", "message")
 	ack, msg := got["published"], got["message"]
