@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -177,4 +178,17 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string, want map[s
 		}
 	}
 	return sum
+}
+
+// endOffsets sums the end offsets of topic's partitions: how many records
+// it holds.
+func (e *testEnv) endOffsets(topic string) int64 {
+	e.t.Helper()
+	offs, err := kadm.NewClient(e.srv.client).ListEndOffsets(e.t.Context(), topic)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var n int64
+	offs.Each(func(o kadm.ListedOffset) { n += o.Offset })
+	return n
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 // rejectingSchemas refuses values that contain "bad", with a field detail.
@@ -53,15 +52,7 @@ func TestBatchPublish(t *testing.T) {
 		}
 	}
 
-	end := func() int64 {
-		offs, err := kadm.NewClient(env.srv.client).ListEndOffsets(t.Context(), "orders")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var n int64
-		offs.Each(func(o kadm.ListedOffset) { n += o.Offset })
-		return n
-	}
+	end := func() int64 { return env.endOffsets("orders") }
 	before := end()
 	for _, tc := range []struct {
 		name    string

@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
-	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 // parsingSchemas stands for an Avro encoder: it parses every value in full,
@@ -51,15 +50,6 @@ func TestPublishValueCheckedOnce(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newTestEnv(t, func(_ *Config, d *Deps) { d.Schemas = tc.schemas })
-			end := func() int64 {
-				offs, err := kadm.NewClient(env.srv.client).ListEndOffsets(t.Context(), "orders")
-				if err != nil {
-					t.Fatal(err)
-				}
-				var n int64
-				offs.Each(func(o kadm.ListedOffset) { n += o.Offset })
-				return n
-			}
 			c := env.dial(ProtocolPath)
 			c.sendRaw(websocket.TextMessage, []byte(`{"op":"publish","id":"first","topic":"orders","value":{"ok":"a \"q\" \\ é"}}`))
 			if f := c.expect("published"); f.str("id") != "first" {
@@ -79,7 +69,7 @@ func TestPublishValueCheckedOnce(t *testing.T) {
 			}
 			c.send(map[string]any{"op": "publish", "id": "last", "topic": "orders", "value": []int{1}})
 			c.expect("published")
-			if n := end(); n != 2 {
+			if n := env.endOffsets("orders"); n != 2 {
 				t.Fatalf("%d records in orders, want the 2 valid ones", n)
 			}
 			// Ops other than publish check a value field at once.
