@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-
 )
 
 // rejectingSchemas refuses values that contain "bad", with a field detail.

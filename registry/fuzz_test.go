@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
-	"unicode/utf8"
 	"testing"
+	"unicode/utf8"
 )
 
 // recursiveSchema exercises recursion, zero-size items and every container.
