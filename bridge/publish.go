@@ -164,6 +164,7 @@ const ackSpaceBytes = 224
 // and checks its size. A JSON value the frame parser did not check is
 // checked here, unless the schema's encoder parsed it in full.
 func (s *session) buildRecord(topic string, key, value []byte, form valueForm, headers map[string]string) (*pendingPublish, *opError) {
+	encoded := value
 	if sch := s.srv.schemas; sch != nil {
 		var err error
 		if key != nil {
@@ -173,8 +174,8 @@ func (s *session) buildRecord(topic string, key, value []byte, form valueForm, h
 			}
 		}
 		if value != nil {
-			out, parsed, err := sch.EncodeValue(s.ctx, topic, value, form != valueBytes)
-			if err != nil {
+			var parsed bool
+			if encoded, parsed, err = sch.EncodeValue(s.ctx, topic, value, form != valueBytes); err != nil {
 				if errors.As(err, new(*SchemaViolation)) {
 					s.srv.metrics.schemaFailures.Inc()
 				}
@@ -183,15 +184,14 @@ func (s *session) buildRecord(topic string, key, value []byte, form valueForm, h
 			if parsed {
 				form = valueJSON // the encoder refused anything but valid JSON
 			}
-			if oe := checkUnchecked(value, form, topic); oe != nil {
-				return nil, oe
-			}
-			value, form = out, valueJSON
 		}
 	}
-	if oe := checkUnchecked(value, form, topic); oe != nil {
-		return nil, oe
+	if form == valueUncheckedJSON && value != nil {
+		if err := checkValue(value); err != nil {
+			return nil, &opError{code: CodeBadRequest, msg: fmt.Sprintf("publish: value is not valid JSON: %v", err), topic: topic}
+		}
 	}
+	value = encoded
 	// The message's read time is the publish's receive time and the
 	// record's timestamp (kgo would read the clock again).
 	p := &pendingPublish{Context: s.srv.ctx, s: s, received: s.readAt, rec: kgo.Record{Topic: topic, Key: key, Value: value, Timestamp: s.readAt}}
@@ -207,17 +207,6 @@ func (s *session) buildRecord(topic string, key, value []byte, form valueForm, h
 		return nil, &opError{code: CodeTooLarge, msg: fmt.Sprintf("record is %d bytes, at most %d (kafka.max_record_bytes)", size, limit), topic: topic}
 	}
 	return p, nil
-}
-
-// checkUnchecked checks a JSON value the frame parser only delimited.
-func checkUnchecked(value []byte, form valueForm, topic string) *opError {
-	if form != valueUncheckedJSON || value == nil {
-		return nil
-	}
-	if err := checkValue(value); err != nil {
-		return &opError{code: CodeBadRequest, msg: fmt.Sprintf("publish: value is not valid JSON: %v", err), topic: topic}
-	}
-	return nil
 }
 
 // submit hands a checked record to the shared producer. The frame being
