@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
-	"sync"
 
 	"github.com/gorilla/websocket"
 )
@@ -122,8 +120,6 @@ func dialSpread(ctx context.Context, o options, url, topic string, n, procs int)
 	var (
 		kids  []*dialerProc
 		total dialReport
-		mu    sync.Mutex
-		errs  []error
 	)
 	first := 0
 	for i := range procs {
@@ -142,26 +138,18 @@ func dialSpread(ctx context.Context, o options, url, topic string, n, procs int)
 		first += sources
 		kids = append(kids, k)
 	}
-	var wg sync.WaitGroup
+	// The children dial at once; their reports are read in turn.
 	for _, k := range kids {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, err := k.report(ctx)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, err)
-				return
-			}
-			total.Accepted += r.Accepted
-			total.Failed += r.Failed
-			total.RSS += r.RSS
-			if total.FirstError == "" {
-				total.FirstError = r.FirstError
-			}
-		}()
+		r, err := k.report(ctx)
+		if err != nil {
+			return kids, total, err
+		}
+		total.Accepted += r.Accepted
+		total.Failed += r.Failed
+		total.RSS += r.RSS
+		if total.FirstError == "" {
+			total.FirstError = r.FirstError
+		}
 	}
-	wg.Wait()
-	return kids, total, errors.Join(errs...)
+	return kids, total, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -431,27 +430,35 @@ func (p *sluiceProc) logTail() string {
 // wsURL is the JSON protocol endpoint.
 func (p *sluiceProc) wsURL() string { return "ws://" + p.addr + "/v1/ws" }
 
-// metrics scrapes /metrics and returns the samples named in names.
-func (p *sluiceProc) metrics(ctx context.Context, names ...string) (map[string]float64, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+// httpGetText fetches a loopback URL's body.
+func httpGetText(ctx context.Context, url string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.addr+"/metrics", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /metrics: %s", resp.Status)
+		return "", fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	body, err := io.ReadAll(resp.Body)
+	return string(body), err
+}
+
+// metrics scrapes /metrics and returns the samples named in names.
+func (p *sluiceProc) metrics(ctx context.Context, names ...string) (map[string]float64, error) {
+	text, err := httpGetText(ctx, "http://"+p.addr+"/metrics")
+	if err != nil {
+		return nil, err
 	}
 	out := make(map[string]float64, len(names))
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		series, val, ok := strings.Cut(sc.Text(), " ")
+	for _, line := range strings.Split(text, "\n") {
+		series, val, ok := strings.Cut(line, " ")
 		if !ok || strings.HasPrefix(series, "#") {
 			continue
 		}
@@ -464,7 +471,7 @@ func (p *sluiceProc) metrics(ctx context.Context, names ...string) (map[string]f
 			}
 		}
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 // quietLogger is the franz-go logger of the bench's clients: errors only.
