@@ -16,7 +16,8 @@ const maxJSONDepth = 256
 // caller must not reuse data). The value is only delimited, not checked
 // (in.valueUnchecked): an Avro encoder that parses it in full checks it
 // anyway, so a governed publish is scanned for validity once; everything
-// else calls checkValue. A "value" inside "records" is checked here. Rare, structured
+// else calls checkValue. A "value" inside "records", or in any op but
+// publish, is checked here. Rare, structured
 // fields ("from", "headers", "filter") go through encoding/json on their
 // own bytes. Unknown fields are ignored and a repeated field keeps its last
 // value, as with encoding/json.
@@ -60,7 +61,14 @@ func parseInbound(data []byte, in *inbound) error {
 			return err
 		}
 	}
-	return p.end()
+	if err := p.end(); err != nil {
+		return err
+	}
+	if in.valueUnchecked && in.Op != "publish" {
+		in.valueUnchecked = false // only a publish defers checking its value
+		return checkValue(in.Value)
+	}
+	return nil
 }
 
 // set assigns one top-level field from its raw JSON. key is compared

@@ -222,12 +222,7 @@ func (s *session) handleFrame(mt int, data []byte) {
 		return
 	}
 	in := inbound{knownTopic: s.lastTopic}
-	err := parseInbound(data, &in)
-	if err == nil && in.valueUnchecked && in.Op != "publish" {
-		// Only a publish defers checking its value (see parseInbound).
-		err = checkValue(in.Value)
-	}
-	if err != nil {
+	if err := parseInbound(data, &in); err != nil {
 		s.reply("", newOpError(CodeBadRequest, "frame is not a JSON object: %v", err))
 		return
 	}
