@@ -13,14 +13,14 @@ const maxJSONDepth = 256
 // parseInbound decodes a client frame into in in one pass. It is the hot
 // path of every publish: the frame is scanned once, the envelope's string
 // fields are read in place, and "value" is kept as a sub-slice of data (the
-// caller must not reuse data). The value is only delimited, not checked
-// (in.valueUnchecked): an Avro encoder that parses it in full checks it
-// anyway, so a governed publish is scanned for validity once; everything
-// else calls checkValue. A "value" inside "records", or in any op but
-// publish, is checked here. Rare, structured
-// fields ("from", "headers", "filter") go through encoding/json on their
-// own bytes. Unknown fields are ignored and a repeated field keeps its last
-// value, as with encoding/json.
+// caller must not reuse data). A publish's value is only delimited, not
+// checked (in.valueUnchecked): an Avro encoder that parses it in full
+// checks it anyway, so a governed publish is scanned for validity once;
+// everything else calls checkValue. A "value" inside "records", or in any
+// op but publish, is checked here. Rare, structured fields ("from",
+// "headers", "filter") go through encoding/json on their own bytes.
+// Unknown fields are ignored and a repeated field keeps its last value, as
+// with encoding/json.
 func parseInbound(data []byte, in *inbound) error {
 	p := jsonScanner{data: data}
 	p.ws()
